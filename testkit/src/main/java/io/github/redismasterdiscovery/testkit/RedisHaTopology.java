@@ -1,0 +1,631 @@
+package io.github.redismasterdiscovery.testkit;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.RedisProtocol;
+
+/**
+ * A real Redis HA topology on loopback: one master, replicas and Sentinels as {@code redis-server}
+ * processes, each on its own 127.0.x.y address, plus (by default) a Kubernetes mock API with one Pod
+ * per Redis node whose master label follows Sentinel.
+ *
+ * <pre>{@code
+ * try (RedisHaTopology ha = RedisHaTopology.builder().start()) {
+ *   ha.master().kill();                         // kill -9
+ *   RedisProcess next = ha.awaitAgreedMaster(Duration.ofSeconds(10));
+ * }
+ * }</pre>
+ *
+ * <p>Pods are named {@code <release>-node-<i>} in the configured namespace, carry the usual
+ * {@code app.kubernetes.io/*} labels, {@code status.podIP} = the node's address, a container port
+ * named {@code redis} and a {@code Ready} condition. {@link #close()} kills every process; a JVM
+ * shutdown hook and an orphan reaper make sure none survives a crashed test run.
+ */
+public final class RedisHaTopology implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RedisHaTopology.class);
+  private static final AtomicInteger SUBNETS = new AtomicInteger();
+  private static final boolean DISTINCT_LOOPBACKS = distinctLoopbacksWork();
+
+  private final Builder config;
+  private final Path dir;
+  private final List<RedisProcess> nodes = new ArrayList<>();
+  private final List<RedisProcess> sentinels = new ArrayList<>();
+  private KubernetesApi kubernetes;
+  private KubernetesClient kubernetesClient;
+  private MasterLabelUpdater labels;
+  private final long startMillis;
+
+  private RedisHaTopology(Builder config) {
+    this.config = config;
+    try {
+      this.dir = Files.createTempDirectory("rmd-ha-");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a directory for the topology", e);
+    }
+    long t0 = System.nanoTime();
+    try {
+      startAll();
+    } catch (RuntimeException | Error e) {
+      String logs = logs();
+      close();
+      throw new IllegalStateException("the Redis HA topology did not start: " + e.getMessage() + "\n" + logs, e);
+    }
+    this.startMillis = (System.nanoTime() - t0) / 1_000_000;
+    log.info("Redis HA topology up in {} ms: master {}, replicas {}, sentinels {}{}", startMillis, nodes.get(0).address(),
+        nodes.subList(1, nodes.size()).stream().map(RedisProcess::address).collect(Collectors.toList()),
+        sentinels.stream().map(RedisProcess::address).collect(Collectors.toList()),
+        kubernetes == null ? "" : ", Kubernetes API " + kubernetes.url());
+  }
+
+  /** A builder with the defaults: 2 replicas, 3 Sentinels (quorum 2), fast failover timings, a Kubernetes API. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The Sentinel master-set name, {@code mymaster} by default. */
+  public String masterName() {
+    return config.masterName;
+  }
+
+  /** All Redis data nodes; node {@code i} backs pod {@code <release>-node-<i>}. Node 0 starts as master. */
+  public List<RedisProcess> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  /** Data node {@code i}. */
+  public RedisProcess node(int i) {
+    return nodes.get(i);
+  }
+
+  /** All Sentinels. */
+  public List<RedisProcess> sentinels() {
+    return List.copyOf(sentinels);
+  }
+
+  /** The Sentinels' addresses, for clients. */
+  public List<HostAndPort> sentinelAddresses() {
+    return sentinels.stream().map(RedisProcess::address).collect(Collectors.toList());
+  }
+
+  /** How long {@code start()} took, in milliseconds (processes, replication, Sentinel discovery, API, pods). */
+  public long startMillis() {
+    return startMillis;
+  }
+
+  /** The Redis password, or null when none is set. Never logged. */
+  public String password() {
+    return config.password;
+  }
+
+  /** A client configuration for the data nodes (password included) with short timeouts. */
+  public JedisClientConfig clientConfig() {
+    return DefaultJedisClientConfig.builder()
+        .password(config.password)
+        .connectionTimeoutMillis(1_000)
+        .socketTimeoutMillis(2_000)
+        .protocol(RedisProtocol.RESP2)
+        .build();
+  }
+
+  /** A client configuration for the Sentinels (their own password, if set). */
+  public JedisClientConfig sentinelClientConfig() {
+    return DefaultJedisClientConfig.builder()
+        .password(config.sentinelPassword)
+        .connectionTimeoutMillis(1_000)
+        .socketTimeoutMillis(2_000)
+        .protocol(RedisProtocol.RESP2)
+        .build();
+  }
+
+  /** A new connection to {@code node}; the caller closes it. */
+  public Jedis connect(RedisProcess node) {
+    return new Jedis(node.address(), node.isSentinel() ? sentinelClientConfig() : clientConfig());
+  }
+
+  /** The node listening on {@code address}. */
+  public RedisProcess nodeAt(HostAndPort address) {
+    return nodes.get(nodeIndex(address));
+  }
+
+  /** The index of the node listening on {@code address}. */
+  public int nodeIndex(HostAndPort address) {
+    for (int i = 0; i < nodes.size(); i++) {
+      if (nodes.get(i).address().equals(address)) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException(address + " is not a node of this topology: " + nodes);
+  }
+
+  /** The Pod name of node {@code i}: {@code <release>-node-<i>}. */
+  public String podName(int i) {
+    return config.release + "-node-" + i;
+  }
+
+  /** Each running Sentinel's current master (Sentinels that are down or frozen are left out). */
+  public Map<RedisProcess, HostAndPort> sentinelOpinions() {
+    try (SentinelQuery q = new SentinelQuery(sentinels, sentinelClientConfig(), config.masterName)) {
+      return q.opinions();
+    }
+  }
+
+  /** The node whose {@code ROLE} reply says master right now, among running, unfrozen nodes; null if none or several. */
+  public RedisProcess nodeClaimingMaster() {
+    RedisProcess found = null;
+    for (RedisProcess node : nodes) {
+      if (role(node).equals("master")) {
+        if (found != null) {
+          return null;
+        }
+        found = node;
+      }
+    }
+    return found;
+  }
+
+  /** {@code ROLE}'s first element for {@code node} ("master", "slave"), or "down" when it does not answer. */
+  public String role(RedisProcess node) {
+    if (!node.isRunning() || node.isFrozen()) {
+      return "down";
+    }
+    try (Jedis jedis = connect(node)) {
+      return String.valueOf(jedis.role().get(0));
+    } catch (RuntimeException e) {
+      return "down";
+    }
+  }
+
+  /**
+   * Waits until every running Sentinel names the same master and that node answers {@code ROLE}
+   * with master, and returns it.
+   *
+   * @throws IllegalStateException at the deadline, with what each Sentinel said and the logs
+   */
+  public RedisProcess awaitAgreedMaster(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Map<RedisProcess, HostAndPort> opinions = Map.of();
+    try (SentinelQuery q = new SentinelQuery(sentinels, sentinelClientConfig(), config.masterName)) {
+      while (System.nanoTime() < deadline) {
+        opinions = q.opinions();
+        long running = sentinels.stream().filter(s -> s.isRunning() && !s.isFrozen()).count();
+        if (!opinions.isEmpty() && opinions.size() == running && opinions.values().stream().distinct().count() == 1) {
+          RedisProcess candidate = nodeAt(opinions.values().iterator().next());
+          if (role(candidate).equals("master")) {
+            return candidate;
+          }
+        }
+        sleepQuietly(10);
+      }
+    }
+    throw new IllegalStateException("Sentinels did not agree on a master within " + timeout + ": " + opinions + "\n" + logs());
+  }
+
+  /** The master as the Sentinels agree on it now (waits up to 10 s). */
+  public RedisProcess master() {
+    return awaitAgreedMaster(Duration.ofSeconds(10));
+  }
+
+  /** The data nodes that are not {@code master}. */
+  public List<RedisProcess> replicasOf(RedisProcess master) {
+    return nodes.stream().filter(n -> n != master).collect(Collectors.toList());
+  }
+
+  /** {@code SENTINEL FAILOVER <name>} on the first Sentinel that answers: a graceful, planned switch. */
+  public void failover() {
+    RuntimeException last = null;
+    for (RedisProcess sentinel : sentinels) {
+      if (!sentinel.isRunning() || sentinel.isFrozen()) {
+        continue;
+      }
+      try (Jedis jedis = connect(sentinel)) {
+        jedis.sentinelFailover(config.masterName);
+        return;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+    }
+    throw new IllegalStateException("no Sentinel accepted SENTINEL FAILOVER " + config.masterName, last);
+  }
+
+  /** The Kubernetes mock API. */
+  public KubernetesApi kubernetes() {
+    requireKubernetes();
+    return kubernetes;
+  }
+
+  /** The label updater that mirrors Sentinel into pod labels. */
+  public MasterLabelUpdater labels() {
+    requireKubernetes();
+    return labels;
+  }
+
+  /** Every process's log tail, for failure messages. */
+  public String logs() {
+    StringBuilder out = new StringBuilder();
+    for (RedisProcess p : nodes) {
+      out.append(p.logTail(15));
+    }
+    for (RedisProcess p : sentinels) {
+      out.append(p.logTail(15));
+    }
+    return out.toString();
+  }
+
+  /** Kills every process and stops the Kubernetes API. Idempotent. */
+  @Override
+  public void close() {
+    if (labels != null) {
+      labels.close();
+    }
+    if (kubernetes != null) {
+      kubernetes.close();
+    }
+    List<CompletableFuture<Void>> kills = new ArrayList<>();
+    for (RedisProcess p : sentinels) {
+      kills.add(CompletableFuture.runAsync(p::kill));
+    }
+    for (RedisProcess p : nodes) {
+      kills.add(CompletableFuture.runAsync(p::kill));
+    }
+    kills.forEach(CompletableFuture::join);
+  }
+
+  @Override
+  public String toString() {
+    return "RedisHaTopology{nodes=" + nodes + ", sentinels=" + sentinels + "}";
+  }
+
+  private void requireKubernetes() {
+    if (kubernetes == null) {
+      throw new IllegalStateException("this topology was built with kubernetes(false)");
+    }
+  }
+
+  private void startAll() {
+    int subnet = DISTINCT_LOOPBACKS ? 1 + SUBNETS.getAndIncrement() % 250 : 0;
+    List<HostAndPort> nodeAddresses = new ArrayList<>();
+    for (int i = 0; i <= config.replicas; i++) {
+      nodeAddresses.add(freeAddress(subnet, 10 + i));
+    }
+    HostAndPort master = nodeAddresses.get(0);
+    for (int i = 0; i <= config.replicas; i++) {
+      nodes.add(new RedisProcess("node-" + i, nodeAddresses.get(i), dir.resolve("node-" + i), false, nodeConfig(nodeAddresses.get(i), i == 0 ? null : master)));
+    }
+    List<HostAndPort> sentinelAddresses = new ArrayList<>();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < config.sentinels; i++) {
+      sentinelAddresses.add(freeAddress(subnet, 20 + i));
+      byte[] id = new byte[20];
+      ThreadLocalRandom.current().nextBytes(id);
+      ids.add(HexFormat.of().formatHex(id));
+    }
+    for (int i = 0; i < config.sentinels; i++) {
+      sentinels.add(new RedisProcess("sentinel-" + i, sentinelAddresses.get(i), dir.resolve("sentinel-" + i), true,
+          sentinelConfig(sentinelAddresses.get(i), ids.get(i), master, nodeAddresses, sentinelAddresses, ids)));
+    }
+    CompletableFuture<Void> api = config.kubernetes
+        ? CompletableFuture.runAsync(() -> kubernetes = new KubernetesApi(config.namespace))
+        : CompletableFuture.completedFuture(null);
+    parallel(nodes);
+    awaitReplication();
+    parallel(sentinels);
+    awaitSentinelsReady();
+    api.join();
+    if (config.kubernetes) {
+      kubernetesClient = kubernetes.newClient();
+      for (int i = 0; i < nodes.size(); i++) {
+        kubernetesClient.pods().inNamespace(config.namespace).resource(pod(i)).create();
+      }
+      labels = new MasterLabelUpdater(this, kubernetesClient, config.labelKey, config.labelLag);
+      labels.start(master);
+    }
+  }
+
+  private static void parallel(List<RedisProcess> processes) {
+    List<CompletableFuture<Void>> starts = new ArrayList<>();
+    for (RedisProcess p : processes) {
+      starts.add(CompletableFuture.runAsync(p::start));
+    }
+    try {
+      starts.forEach(CompletableFuture::join);
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException ? (RuntimeException) e.getCause() : e;
+    }
+  }
+
+  private List<String> nodeConfig(HostAndPort self, HostAndPort master) {
+    List<String> lines = new ArrayList<>(List.of(
+        "save \"\"", "appendonly no", "protected-mode no",
+        "repl-diskless-sync yes", "repl-diskless-sync-delay 0",
+        "replica-announce-ip " + self.getHost(), "replica-announce-port " + self.getPort()));
+    if (config.password != null) {
+      lines.add("requirepass " + config.password);
+      lines.add("masterauth " + config.password);
+    }
+    if (master != null) {
+      lines.add("replicaof " + master.getHost() + " " + master.getPort());
+    }
+    lines.addAll(config.extraNodeConfig);
+    return lines;
+  }
+
+  private List<String> sentinelConfig(HostAndPort self, String id, HostAndPort master, List<HostAndPort> nodeAddresses,
+      List<HostAndPort> sentinelAddresses, List<String> ids) {
+    String name = config.masterName;
+    List<String> lines = new ArrayList<>(List.of(
+        "protected-mode no",
+        "sentinel myid " + id,
+        "sentinel announce-ip " + self.getHost(),
+        "sentinel announce-port " + self.getPort(),
+        "sentinel monitor " + name + " " + master.getHost() + " " + master.getPort() + " " + config.quorum,
+        "sentinel down-after-milliseconds " + name + " " + config.downAfter.toMillis(),
+        "sentinel failover-timeout " + name + " " + config.failoverTimeout.toMillis(),
+        "sentinel parallel-syncs " + name + " 1"));
+    if (config.password != null) {
+      lines.add("sentinel auth-pass " + name + " " + config.password);
+    }
+    if (config.sentinelPassword != null) {
+      lines.add("requirepass " + config.sentinelPassword);
+      // Sentinels authenticate to each other with their own requirepass unless told otherwise.
+    }
+    // Seeding the peers spares the ~2 s of hello-message discovery at start.
+    for (HostAndPort replica : nodeAddresses.subList(1, nodeAddresses.size())) {
+      lines.add("sentinel known-replica " + name + " " + replica.getHost() + " " + replica.getPort());
+    }
+    for (int j = 0; j < sentinelAddresses.size(); j++) {
+      if (!sentinelAddresses.get(j).equals(self)) {
+        lines.add("sentinel known-sentinel " + name + " " + sentinelAddresses.get(j).getHost() + " " + sentinelAddresses.get(j).getPort() + " " + ids.get(j));
+      }
+    }
+    lines.addAll(config.extraSentinelConfig);
+    return lines;
+  }
+
+  private void awaitReplication() {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    for (RedisProcess replica : nodes.subList(1, nodes.size())) {
+      try (Jedis jedis = connect(replica)) {
+        while (!jedis.info("replication").contains("master_link_status:up")) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(replica + " did not connect to its master within 15 s");
+          }
+          sleepQuietly(5);
+        }
+      }
+    }
+  }
+
+  private void awaitSentinelsReady() {
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    for (RedisProcess sentinel : sentinels) {
+      try (Jedis jedis = connect(sentinel)) {
+        while (true) {
+          Map<String, String> master = jedis.sentinelMaster(config.masterName);
+          boolean ready = Objects.equals(master.get("flags"), "master")
+              && Integer.parseInt(master.getOrDefault("num-slaves", "0")) == config.replicas
+              && Integer.parseInt(master.getOrDefault("num-other-sentinels", "0")) == config.sentinels - 1
+              && jedis.sentinelReplicas(config.masterName).stream().allMatch(r -> "slave".equals(r.get("flags")));
+          if (ready) {
+            break;
+          }
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException(sentinel + " not ready within 15 s: " + master);
+          }
+          sleepQuietly(5);
+        }
+      }
+    }
+  }
+
+  private Pod pod(int i) {
+    RedisProcess node = nodes.get(i);
+    String name = podName(i);
+    return new PodBuilder()
+        .withNewMetadata()
+          .withName(name)
+          .withNamespace(config.namespace)
+          .addToLabels("app.kubernetes.io/name", "redis")
+          .addToLabels("app.kubernetes.io/instance", config.release)
+          .addToLabels("app.kubernetes.io/component", "node")
+          .addToLabels("statefulset.kubernetes.io/pod-name", name)
+        .endMetadata()
+        .withNewSpec()
+          .addNewContainer()
+            .withName("redis")
+            .withImage("redis:7")
+            .addNewPort().withName("redis").withContainerPort(node.address().getPort()).withProtocol("TCP").endPort()
+          .endContainer()
+        .endSpec()
+        .withNewStatus()
+          .withPhase("Running")
+          .withPodIP(node.address().getHost())
+          .addNewCondition().withType("Ready").withStatus("True").endCondition()
+        .endStatus()
+        .build();
+  }
+
+  private static HostAndPort freeAddress(int subnet, int host) {
+    String ip = DISTINCT_LOOPBACKS ? "127.0." + subnet + "." + host : "127.0.0.1";
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
+      return new HostAndPort(ip, s.getLocalPort());
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port on " + ip, e);
+    }
+  }
+
+  private static boolean distinctLoopbacksWork() {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.250.250"))) {
+      return true;
+    } catch (IOException e) {
+      log.info("127.0.x.y addresses cannot be bound here ({}); every node uses 127.0.0.1 with its own port", e.toString());
+      return false;
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis); // polling external processes that publish no event we could wait on
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /** Settings for a {@link RedisHaTopology}; {@link #start()} builds and starts it. */
+  public static final class Builder {
+    private String masterName = "mymaster";
+    private int replicas = 2;
+    private int sentinels = 3;
+    private int quorum = 2;
+    private Duration downAfter = Duration.ofMillis(1000);
+    private Duration failoverTimeout = Duration.ofMillis(3000);
+    private String password;
+    private String sentinelPassword;
+    private boolean kubernetes = true;
+    private String namespace = "redis";
+    private String release = "redis";
+    private String labelKey = "isMaster";
+    private Duration labelLag = Duration.ZERO;
+    private final List<String> extraNodeConfig = new ArrayList<>();
+    private final List<String> extraSentinelConfig = new ArrayList<>();
+
+    private Builder() {}
+
+    /** The Sentinel master-set name (default {@code mymaster}). */
+    public Builder masterName(String masterName) {
+      this.masterName = requireText(masterName, "masterName");
+      return this;
+    }
+
+    /** Number of replicas (default 2, at least 1). */
+    public Builder replicas(int replicas) {
+      if (replicas < 1) {
+        throw new IllegalArgumentException("replicas must be at least 1, was " + replicas);
+      }
+      this.replicas = replicas;
+      return this;
+    }
+
+    /** Number of Sentinels and their quorum (default 3 and 2). */
+    public Builder sentinels(int sentinels, int quorum) {
+      if (sentinels < 1 || quorum < 1 || quorum > sentinels) {
+        throw new IllegalArgumentException("need 1 <= quorum <= sentinels, was sentinels=" + sentinels + " quorum=" + quorum);
+      }
+      this.sentinels = sentinels;
+      this.quorum = quorum;
+      return this;
+    }
+
+    /** Sentinel's {@code down-after-milliseconds} (default 1000 ms). */
+    public Builder downAfter(Duration downAfter) {
+      this.downAfter = requirePositive(downAfter, "downAfter");
+      return this;
+    }
+
+    /** Sentinel's {@code failover-timeout} (default 3000 ms). */
+    public Builder failoverTimeout(Duration failoverTimeout) {
+      this.failoverTimeout = requirePositive(failoverTimeout, "failoverTimeout");
+      return this;
+    }
+
+    /** A {@code requirepass}/{@code masterauth} for the data nodes (Sentinel gets {@code auth-pass}). */
+    public Builder password(String password) {
+      this.password = requireText(password, "password");
+      return this;
+    }
+
+    /** A {@code requirepass} for the Sentinels themselves. */
+    public Builder sentinelPassword(String sentinelPassword) {
+      this.sentinelPassword = requireText(sentinelPassword, "sentinelPassword");
+      return this;
+    }
+
+    /** Whether to start the Kubernetes mock API and label updater (default true). */
+    public Builder kubernetes(boolean kubernetes) {
+      this.kubernetes = kubernetes;
+      return this;
+    }
+
+    /** The pods' namespace (default {@code redis}). */
+    public Builder namespace(String namespace) {
+      this.namespace = requireText(namespace, "namespace");
+      return this;
+    }
+
+    /** The release name: pods are {@code <release>-node-<i>}, labeled {@code app.kubernetes.io/instance=<release>} (default {@code redis}). */
+    public Builder release(String release) {
+      this.release = requireText(release, "release");
+      return this;
+    }
+
+    /** The master label key the updater writes (default {@code isMaster}, as in the Bitnami chart). */
+    public Builder labelKey(String labelKey) {
+      this.labelKey = requireText(labelKey, "labelKey");
+      return this;
+    }
+
+    /** How long after Sentinel's switch the labels move (default zero). */
+    public Builder labelLag(Duration labelLag) {
+      if (labelLag == null || labelLag.isNegative()) {
+        throw new IllegalArgumentException("labelLag must be zero or positive, was " + labelLag);
+      }
+      this.labelLag = labelLag;
+      return this;
+    }
+
+    /** An extra {@code redis.conf} line for every data node, such as a TLS or ACL directive. */
+    public Builder nodeConfig(String line) {
+      extraNodeConfig.add(requireText(line, "nodeConfig"));
+      return this;
+    }
+
+    /** An extra configuration line for every Sentinel. */
+    public Builder sentinelConfig(String line) {
+      extraSentinelConfig.add(requireText(line, "sentinelConfig"));
+      return this;
+    }
+
+    /** Starts the topology and returns once replication is up and every Sentinel knows its peers. */
+    public RedisHaTopology start() {
+      return new RedisHaTopology(this);
+    }
+
+    private static String requireText(String value, String field) {
+      if (value == null || value.isBlank()) {
+        throw new IllegalArgumentException(field + " must not be blank");
+      }
+      return value;
+    }
+
+    private static Duration requirePositive(Duration value, String field) {
+      if (value == null || value.isZero() || value.isNegative()) {
+        throw new IllegalArgumentException(field + " must be positive, was " + value);
+      }
+      return value;
+    }
+  }
+}
