@@ -251,6 +251,23 @@ public final class RedisHaTopology implements AutoCloseable {
     throw new IllegalStateException("no Sentinel accepted SENTINEL FAILOVER " + config.masterName, last);
   }
 
+  /**
+   * Promotes {@code node} by hand, the way an operator would: {@code REPLICAOF NO ONE} on it, then
+   * {@code REPLICAOF <node>} on every other running data node. Sentinels undo this, so stop them first.
+   */
+  public void promote(RedisProcess node) {
+    try (Jedis jedis = connect(node)) {
+      jedis.replicaofNoOne();
+    }
+    for (RedisProcess other : nodes) {
+      if (other != node && other.isRunning() && !other.isFrozen()) {
+        try (Jedis jedis = connect(other)) {
+          jedis.replicaof(node.address().getHost(), node.address().getPort());
+        }
+      }
+    }
+  }
+
   /** The Kubernetes mock API. */
   public KubernetesApi kubernetes() {
     requireKubernetes();

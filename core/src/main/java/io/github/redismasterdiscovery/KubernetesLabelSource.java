@@ -1,0 +1,228 @@
+package io.github.redismasterdiscovery;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
+
+/**
+ * Pods carrying the master label, from a fabric8 informer restricted by label selector to one
+ * namespace. It asks the API for nothing but list and watch on pods.
+ *
+ * <p>fabric8 fires no callback when the informer stops watching (API down, 403, repeated 410), so
+ * {@link #health()} reads {@code isWatching()} on every evaluation round instead.
+ */
+final class KubernetesLabelSource implements Source {
+
+  private static final Logger log = LoggerFactory.getLogger(KubernetesLabelSource.class);
+  private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+  private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:.]+(%[\\w.-]+)?");
+
+  /** How pods are found and addressed; validated by {@link MasterDiscovery.Builder}. */
+  record Settings(String namespace, Map<String, String> selector, List<String> portNames, int defaultPort,
+      String headlessService, String clusterDomain, Map<String, HostAndPort> externalAddresses) {}
+
+  private final KubernetesClient client;
+  private final Settings settings;
+  private final Runnable onChange;
+  private final Warnings warnings;
+  /** A watch that is re-established within this time (normal expiry, a blip) is not reported as down. */
+  private static final long RECONNECT_GRACE_NANOS = 1_000_000_000L;
+
+  private volatile SharedIndexInformer<Pod> informer;
+  private volatile String lastError;
+  private volatile long notWatchingSince;
+
+  KubernetesLabelSource(KubernetesClient client, Settings settings, Runnable onChange, Warnings warnings) {
+    this.client = client;
+    this.settings = settings;
+    this.onChange = onChange;
+    this.warnings = warnings;
+  }
+
+  @Override
+  public SourceKind kind() {
+    return SourceKind.KUBERNETES;
+  }
+
+  @Override
+  public void start() {
+    SharedIndexInformer<Pod> inf = client.pods().inNamespace(settings.namespace()).withLabels(settings.selector()).runnableInformer(0);
+    inf.addEventHandler(new ResourceEventHandler<Pod>() {
+      @Override
+      public void onAdd(Pod pod) {
+        onChange.run();
+      }
+
+      @Override
+      public void onUpdate(Pod oldPod, Pod newPod) {
+        onChange.run();
+      }
+
+      @Override
+      public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+        onChange.run();
+      }
+    });
+    // Keep retrying (with fabric8's back-off) whatever failed: RBAC can be fixed and API servers come back.
+    inf.exceptionHandler((started, t) -> {
+      lastError = describe(t);
+      onChange.run();
+      return true;
+    });
+    informer = inf;
+    inf.start().whenComplete((ok, t) -> {
+      lastError = t == null ? null : describe(t);
+      onChange.run();
+    });
+  }
+
+  @Override
+  public List<HostAndPort> candidates() {
+    SharedIndexInformer<Pod> inf = informer;
+    if (inf == null) {
+      return List.of();
+    }
+    List<Pod> pods = new ArrayList<>(inf.getStore().list());
+    pods.sort(Comparator.comparing(p -> p.getMetadata().getName()));
+    List<HostAndPort> out = new ArrayList<>();
+    for (Pod pod : pods) {
+      HostAndPort address = candidate(pod);
+      if (address != null) {
+        out.add(address);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Health health() {
+    SharedIndexInformer<Pod> inf = informer;
+    long now = System.nanoTime();
+    if (inf != null && inf.isWatching()) {
+      notWatchingSince = 0;
+      return Health.up();
+    }
+    if (notWatchingSince == 0) {
+      notWatchingSince = now;
+    }
+    String error = lastError;
+    if (inf == null || (!inf.hasSynced() && error == null)) {
+      return new Health(SourceState.Status.STARTING, "listing pods in namespace " + settings.namespace());
+    }
+    // Listed, not watching: normal between the list and the first watch, and while a watch is renewed.
+    // fabric8 reports a failed re-watch through no callback, so only the duration tells an outage.
+    if (error == null && now - notWatchingSince < RECONNECT_GRACE_NANOS) {
+      return new Health(SourceState.Status.UP, "(re-)establishing the pod watch");
+    }
+    return new Health(SourceState.Status.DOWN, error != null ? error
+        : "not watching pods in namespace " + settings.namespace() + " (Kubernetes API unreachable?); reconnecting");
+  }
+
+  /** The pod's Redis address, or null when it is not a candidate (not labeled, not ready, terminating, no usable IP). */
+  HostAndPort candidate(Pod pod) {
+    String name = pod.getMetadata().getName();
+    Map<String, String> labels = pod.getMetadata().getLabels();
+    for (Map.Entry<String, String> wanted : settings.selector().entrySet()) {
+      // Compare values: a merge patch to null can leave the key with a null value.
+      if (labels == null || !Objects.equals(wanted.getValue(), labels.get(wanted.getKey()))) {
+        return null;
+      }
+    }
+    if (pod.getMetadata().getDeletionTimestamp() != null || pod.getStatus() == null || !isReady(pod)) {
+      return null;
+    }
+    int port = port(pod);
+    if (!settings.externalAddresses().isEmpty()) {
+      HostAndPort external = settings.externalAddresses().get(name);
+      if (external == null) {
+        warnings.warn(log, "external:" + name, "pod {} carries the master label but has no external address configured; "
+            + "add externalAddress(\"{}\", \"<lb-host>:<port>\")", name, name);
+      }
+      return external;
+    }
+    if (settings.headlessService() != null) {
+      return new HostAndPort(name + "." + settings.headlessService() + "." + settings.namespace() + ".svc." + settings.clusterDomain(), port);
+    }
+    String ip = pod.getStatus().getPodIP();
+    if (ip == null || ip.isEmpty()) {
+      return null;
+    }
+    if (!isIpLiteral(ip)) {
+      warnings.warn(log, "ip:" + name + ":" + ip, "pod {} has a malformed status.podIP '{}'; skipping it", name, ip);
+      return null;
+    }
+    return new HostAndPort(ip, port);
+  }
+
+  private int port(Pod pod) {
+    if (pod.getSpec() != null && pod.getSpec().getContainers() != null) {
+      for (String wanted : settings.portNames()) {
+        for (Container c : pod.getSpec().getContainers()) {
+          for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
+            if (wanted.equals(p.getName()) && p.getContainerPort() != null) {
+              int port = p.getContainerPort();
+              if (port >= 1 && port <= 65535) {
+                return port;
+              }
+              warnings.warn(log, "port:" + pod.getMetadata().getName(), "pod {} names port '{}' as {}, out of range; using {}",
+                  pod.getMetadata().getName(), wanted, port, settings.defaultPort());
+            }
+          }
+        }
+      }
+    }
+    return settings.defaultPort();
+  }
+
+  private static boolean isReady(Pod pod) {
+    List<PodCondition> conditions = pod.getStatus().getConditions();
+    return conditions != null && conditions.stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  static boolean isIpLiteral(String ip) {
+    return IPV4.matcher(ip).matches() || (ip.contains(":") && IPV6.matcher(ip).matches());
+  }
+
+  private String describe(Throwable t) {
+    Throwable e = t;
+    while (e != null && !(e instanceof KubernetesClientException) && e.getCause() != null && e.getCause() != e) {
+      e = e.getCause();
+    }
+    if (e instanceof KubernetesClientException) {
+      int code = ((KubernetesClientException) e).getCode();
+      if (code == 403 || code == 401) {
+        return "HTTP " + code + " from the Kubernetes API on pods in namespace " + settings.namespace()
+            + ": grant the service account a Role with get, list, watch on pods in that namespace (see examples/k8s/rbac.yaml)";
+      }
+      if (code == 404) {
+        return "HTTP 404 listing pods in namespace " + settings.namespace() + ": does the namespace exist?";
+      }
+      if (code > 0) {
+        return "HTTP " + code + " from the Kubernetes API on pods in namespace " + settings.namespace() + ": " + JedisRoleProbe.firstLine(e);
+      }
+    }
+    return "Kubernetes API error on pods in namespace " + settings.namespace() + ": " + JedisRoleProbe.firstLine(t);
+  }
+
+  @Override
+  public void close() {
+    SharedIndexInformer<Pod> inf = informer;
+    if (inf != null) {
+      inf.close();
+    }
+  }
+}

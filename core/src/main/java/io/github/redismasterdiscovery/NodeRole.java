@@ -1,0 +1,48 @@
+package io.github.redismasterdiscovery;
+
+import java.util.List;
+import redis.clients.jedis.HostAndPort;
+
+/**
+ * What one node said to {@code ROLE}.
+ *
+ * @param kind what the node is, or why it did not say
+ * @param masterOfReplica for a replica, the master it replicates from; otherwise null
+ * @param replicas for a master, its connected replicas; otherwise empty
+ * @param detail for {@link Kind#UNREACHABLE} and {@link Kind#ERROR}, why (never a secret)
+ * @param runId the server's {@code run_id} (one per process lifetime), or null when unknown; two
+ *     addresses with the same run id are the same server (a pod IP and a Service IP, say)
+ */
+record NodeRole(Kind kind, HostAndPort masterOfReplica, List<HostAndPort> replicas, String detail, String runId) {
+
+  enum Kind { MASTER, REPLICA, UNREACHABLE, ERROR }
+
+  static NodeRole master(List<HostAndPort> replicas) {
+    return new NodeRole(Kind.MASTER, null, List.copyOf(replicas), "", null);
+  }
+
+  static NodeRole replicaOf(HostAndPort master) {
+    return new NodeRole(Kind.REPLICA, master, List.of(), "", null);
+  }
+
+  static NodeRole unreachable(String why) {
+    return new NodeRole(Kind.UNREACHABLE, null, List.of(), why, null);
+  }
+
+  static NodeRole error(String why) {
+    return new NodeRole(Kind.ERROR, null, List.of(), why, null);
+  }
+
+  NodeRole withRunId(String id) {
+    return new NodeRole(kind, masterOfReplica, replicas, detail, id);
+  }
+
+  /** Whether both are the same server process, as far as their run ids tell. */
+  boolean sameServerAs(NodeRole other) {
+    return runId != null && other != null && runId.equals(other.runId);
+  }
+
+  boolean isMaster() {
+    return kind == Kind.MASTER;
+  }
+}

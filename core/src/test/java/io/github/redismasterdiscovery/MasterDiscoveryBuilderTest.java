@@ -1,0 +1,123 @@
+package io.github.redismasterdiscovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Every documented configuration error: thrown at once, naming the value and the fix. */
+class MasterDiscoveryBuilderTest {
+
+  static void rejects(Supplier<Object> build, String... messageParts) {
+    assertThatThrownBy(build::get).isInstanceOf(IllegalArgumentException.class).hasMessageContainingAll(messageParts);
+  }
+
+  @Test
+  void noSourceAtAll() {
+    rejects(() -> MasterDiscovery.builder().build(), "no source configured", "kubernetesLabels(LabelPreset.BITNAMI)", "sentinels(", "dnsName(");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", " ", "isMaster", "=true", "isMaster!=true", "!isMaster", "is Master=true", "isMaster=tr ue", "a/b/c=1"})
+  void malformedSelectors(String selector) {
+    rejects(() -> MasterDiscovery.builder().kubernetesLabels(selector), "kubernetesLabels");
+  }
+
+  @Test
+  void selectorErrorsNameTheBadPart() {
+    rejects(() -> MasterDiscovery.builder().kubernetesLabels("isMaster=true,app"), "'app' is not key=value");
+    rejects(() -> MasterDiscovery.builder().kubernetesSelector("app.kubernetes.io/instance=my redis"), "kubernetesSelector", "'my redis'");
+  }
+
+  @Test
+  void selectorsParse() {
+    MasterDiscovery.builder().kubernetesLabels("kubeblocks.io/role=primary,app.kubernetes.io/instance==my-redis");
+    assertThat(LabelPreset.SPOTAHOME.selector()).isEqualTo("redisfailovers-role=master");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"Redis", "redis_ns", "-redis", "redis-", "a.b", ""})
+  void badNamespace(String namespace) {
+    rejects(() -> MasterDiscovery.builder().namespace(namespace), "namespace '" + namespace + "'", "valid Kubernetes namespace");
+  }
+
+  @Test
+  void portsOutOfRange() {
+    rejects(() -> MasterDiscovery.builder().defaultPort(0), "defaultPort 0 is out of range 1..65535");
+    rejects(() -> MasterDiscovery.builder().defaultPort(65536), "defaultPort 65536");
+    rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 70000), "dnsName port 70000");
+    rejects(() -> MasterDiscovery.builder().sentinels("redis:0"), "'redis:0' port 0 is out of range");
+  }
+
+  @Test
+  void malformedAddresses() {
+    rejects(() -> MasterDiscovery.builder().sentinels("redis"), "sentinel address 'redis' is not host:port");
+    rejects(() -> MasterDiscovery.builder().sentinels("redis:abc"), "'redis:abc' has a port that is not a number");
+    rejects(() -> MasterDiscovery.builder().sentinels(), "sentinels needs at least one host:port");
+    rejects(() -> MasterDiscovery.builder().externalAddress("redis-node-0", "lb.example.com"), "externalAddress for pod redis-node-0");
+    rejects(() -> MasterDiscovery.builder().dnsName("redis master", 6379), "dnsName host 'redis master'");
+  }
+
+  @Test
+  void sentinelsWithoutMasterSetNameAndTheReverse() {
+    rejects(() -> MasterDiscovery.builder().sentinels("redis:26379").build(), "without masterSetName", "masterSetName(\"mymaster\")");
+    rejects(() -> MasterDiscovery.builder().masterSetName("mymaster").dnsName("redis-master", 6379).build(), "'mymaster' given without sentinels");
+    rejects(() -> MasterDiscovery.builder().masterSetName("my master"), "masterSetName 'my master'");
+  }
+
+  @Test
+  void kubernetesSettingsWithoutKubernetesLabels() {
+    rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 6379).namespace("redis").build(), "without kubernetesLabels");
+  }
+
+  @Test
+  void contradictorySelectors() {
+    rejects(() -> MasterDiscovery.builder().namespace("redis").kubernetesLabels("isMaster=true").kubernetesSelector("isMaster=false").build(),
+        "contradicts");
+  }
+
+  @Test
+  void nonPositiveDurations() {
+    rejects(() -> MasterDiscovery.builder().verifyInterval(Duration.ZERO), "verifyInterval must be positive, was PT0S");
+    rejects(() -> MasterDiscovery.builder().probeTimeout(Duration.ofMillis(-5)), "probeTimeout must be positive");
+    rejects(() -> MasterDiscovery.builder().dnsTtl(null), "dnsTtl must be positive, was null");
+    rejects(() -> MasterDiscovery.builder().sentinelHeartbeat(Duration.ZERO), "sentinelHeartbeat");
+  }
+
+  @Test
+  void probeTimeoutLongerThanVerifyInterval() {
+    rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 6379).probeTimeout(Duration.ofSeconds(2)).build(),
+        "probeTimeout PT2S is longer than verifyInterval PT1S");
+  }
+
+  @Test
+  void namespaceCannotBeFound() {
+    Config config = new ConfigBuilder(Config.empty()).withMasterUrl("http://127.0.0.1:1/").build();
+    try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
+      rejects(() -> MasterDiscovery.builder().kubernetesLabels(LabelPreset.BITNAMI).kubernetesClient(client)
+          .serviceAccountNamespaceFile(Path.of("/nonexistent/namespace")).build(), "no Kubernetes namespace", "namespace(\"<ns>\")");
+    }
+  }
+
+  @Test
+  void headlessAndExternalTogether() {
+    rejects(() -> MasterDiscovery.builder().namespace("redis").kubernetesLabels(LabelPreset.BITNAMI).podHostsFromHeadlessService("redis-headless")
+        .externalAddress("redis-node-0", "lb:6379").build(), "choose one");
+  }
+
+  @Test
+  void blankPortNames() {
+    rejects(() -> MasterDiscovery.builder().podPortNames(), "podPortNames");
+    rejects(() -> MasterDiscovery.builder().podPortNames(List.of("redis", " ").toArray(new String[0])), "podPortNames");
+  }
+}
