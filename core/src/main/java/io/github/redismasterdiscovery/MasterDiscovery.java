@@ -97,10 +97,12 @@ public final class MasterDiscovery implements AutoCloseable {
   private final Warnings warnings = new Warnings(Duration.ofMinutes(1));
 
   private volatile MasterSnapshot snapshot;
+  private volatile long rounds;
   // Below: touched only by the loop thread.
   private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
   private ScheduledFuture<?> nextTick;
   private long firstSignalNanos;
+  private List<HostAndPort> masterReplicas = List.of();
   private long lastSentinelRefreshNanos;
 
   private MasterDiscovery(Builder b, Settings settings) {
@@ -218,6 +220,31 @@ public final class MasterDiscovery implements AutoCloseable {
     listeners.remove(listener);
   }
 
+  /** Evaluation rounds completed so far. */
+  long roundsCompleted() {
+    return rounds;
+  }
+
+  /** Waits until a round after {@code round} has completed; false at the timeout or when closed. */
+  boolean awaitRoundAfter(long round, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (masterMonitor) {
+      while (rounds <= round && !closed.get()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(masterMonitor, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return rounds > round;
+    }
+  }
+
   /** The Redis client configuration (credentials, TLS, database) the library uses for data nodes. */
   JedisClientConfig redisClientConfig() {
     return settings.redisConfig;
@@ -294,11 +321,17 @@ public final class MasterDiscovery implements AutoCloseable {
         hints.putIfAbsent(c, s.kind());
       }
     }
+    // The master's replicas as of the last round: a promotion shows on them first (Sentinel does not
+    // pause the old master, so every round it goes unnoticed is writes lost). Live nodes, so cheap.
+    for (HostAndPort replica : masterReplicas) {
+      hints.putIfAbsent(replica, SourceKind.NODE_PROBE);
+    }
     HostAndPort majority = sentinel == null ? null : sentinel.majority();
     MasterSnapshot before = snapshot;
     HostAndPort current = before.master().orElse(null);
     Decider.Decision d = Decider.decide(current, before.source().orElse(null), hints, majority, knownNodes.asMap().keySet(), probe);
     remember(d);
+    masterReplicas = d.master() == null ? List.of() : d.roles().get(d.master()).replicas();
 
     boolean disagreement = d.master() == null || !d.master().equals(current) || d.conflict() != null
         || (majority != null && !majority.equals(d.master()));
@@ -322,13 +355,14 @@ public final class MasterDiscovery implements AutoCloseable {
       } else {
         log.warn("Redis master {} lost and no node answers ROLE master: {}", current, describeRoles(d));
       }
-      synchronized (masterMonitor) {
-        masterMonitor.notifyAll();
-      }
       notifyListeners(before, after);
     }
     if (!disagreement) {
       firstSignalNanos = 0;
+    }
+    synchronized (masterMonitor) {
+      rounds++;
+      masterMonitor.notifyAll();
     }
     return (d.master() == null ? settings.probeInterval : settings.verifyInterval).toNanos();
   }
@@ -477,7 +511,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
     private final Set<HostAndPort> staticNodes = new LinkedHashSet<>();
     private JedisClientConfig redisConfig = DefaultJedisClientConfig.builder().build();
-    private Duration verifyInterval = Duration.ofSeconds(1);
+    private Duration verifyInterval = Duration.ofMillis(500);
     private Duration probeInterval = Duration.ofMillis(100);
     private Duration probeTimeout = Duration.ofMillis(500);
     private final List<MasterListener> listeners = new ArrayList<>();
@@ -660,7 +694,11 @@ public final class MasterDiscovery implements AutoCloseable {
       return this;
     }
 
-    /** How often a healthy master is re-verified with {@code ROLE} (default 1 s). */
+    /**
+     * How often a healthy master and its replicas are asked {@code ROLE} (default 500 ms). This bounds
+     * how long a promotion that no source announced yet goes unnoticed: Sentinel does not pause the
+     * old master, so writes it accepts meanwhile are lost when it is demoted.
+     */
     public Builder verifyInterval(Duration interval) {
       this.verifyInterval = requirePositive(interval, "verifyInterval");
       return this;

@@ -97,7 +97,7 @@ class MasterDiscoveryBuilderTest {
   @Test
   void probeTimeoutLongerThanVerifyInterval() {
     rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 6379).probeTimeout(Duration.ofSeconds(2)).build(),
-        "probeTimeout PT2S is longer than verifyInterval PT1S");
+        "probeTimeout PT2S is longer than verifyInterval PT0.5S");
   }
 
   @Test

@@ -37,6 +37,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class KubernetesApi implements AutoCloseable {
 
+  // fabric8's MockWebServer logs every request at INFO through java.util.logging. JUL holds loggers
+  // weakly, so keep this one referenced for the level to stick.
+  private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
+  static {
+    MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
+  }
+
   private final String namespace;
   private final int port;
   private final Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();

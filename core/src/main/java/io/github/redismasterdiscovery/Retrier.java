@@ -1,0 +1,117 @@
+package io.github.redismasterdiscovery;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import redis.clients.jedis.CommandArguments;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/** The retry loop of {@link RetryPolicy}, shared by {@link FailoverJedisPool#execute} and {@link FailoverCommandExecutor}. */
+final class Retrier {
+
+  /** How an attempt failed. */
+  enum Failure { NOT_EXECUTED, AMBIGUOUS }
+
+  /** An attempt's failure, classified by where it happened. */
+  static final class AttemptFailed extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final Failure failure;
+
+    AttemptFailed(Failure failure, RuntimeException cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.failure = failure;
+    }
+
+    RuntimeException original() {
+      return (RuntimeException) getCause();
+    }
+  }
+
+  /** One attempt; throws {@link AttemptFailed} for failures the policy may retry, anything else as is. */
+  interface Attempt<T> {
+    T run();
+  }
+
+  private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+
+  private final MasterDiscovery discovery;
+  private final RetryPolicy policy;
+
+  Retrier(MasterDiscovery discovery, RetryPolicy policy) {
+    this.discovery = discovery;
+    this.policy = policy;
+  }
+
+  RetryPolicy policy() {
+    return policy;
+  }
+
+  <T> T run(CommandArguments args, Attempt<T> attempt) {
+    long start = System.nanoTime();
+    long deadline = start + policy.deadline().toNanos();
+    long backoff = FIRST_BACKOFF_NANOS;
+    int attempts = 0;
+    while (true) {
+      attempts++;
+      try {
+        return attempt.run();
+      } catch (AttemptFailed f) {
+        discovery.checkNow();
+        boolean allowed = f.failure == Failure.NOT_EXECUTED || policy.mayRetryAmbiguous(args);
+        long left = deadline - System.nanoTime();
+        if (!allowed || left <= 0) {
+          RuntimeException e = f.original();
+          if (attempts > 1) {
+            e.addSuppressed(new RetriesExhausted(attempts, Duration.ofNanos(System.nanoTime() - start), f.failure));
+          }
+          throw e;
+        }
+        pause(Math.min(backoff, left));
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
+      }
+    }
+  }
+
+  /** {@code READONLY}: the node is a replica, nothing was executed. */
+  static boolean isReadOnly(JedisDataException e) {
+    String m = e.getMessage();
+    return m != null && m.startsWith("READONLY");
+  }
+
+  /** Classifies an exception thrown while the command was in flight (sent, reply pending). */
+  static RuntimeException inFlight(RuntimeException e) {
+    if (e instanceof JedisDataException && isReadOnly((JedisDataException) e)) {
+      return new AttemptFailed(Failure.NOT_EXECUTED, e);
+    }
+    if (e instanceof JedisConnectionException) {
+      return new AttemptFailed(Failure.AMBIGUOUS, e);
+    }
+    return e;
+  }
+
+  /** For a command safe to run twice, an ambiguous failure is as good as one that did not run. */
+  static RuntimeException asNotExecuted(RuntimeException classified) {
+    return classified instanceof AttemptFailed ? new AttemptFailed(Failure.NOT_EXECUTED, ((AttemptFailed) classified).original()) : classified;
+  }
+
+  private static void pause(long nanos) {
+    try {
+      TimeUnit.NANOSECONDS.sleep(nanos); // back-off between attempts, bounded by the deadline
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new JedisConnectionException("interrupted while retrying a Redis command", e);
+    }
+  }
+
+  /** Attached as a suppressed exception: how hard we tried. */
+  static final class RetriesExhausted extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    RetriesExhausted(int attempts, Duration spent, Failure last) {
+      super(attempts + " attempts over " + spent.toMillis() + " ms; last failure " + (last == Failure.AMBIGUOUS
+          ? "ambiguous (the command may have run; not retried unless idempotent or retryAmbiguous)" : "before execution"),
+          null, false, false);
+    }
+  }
+}

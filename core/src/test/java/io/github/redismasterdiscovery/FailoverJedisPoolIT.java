@@ -1,0 +1,197 @@
+package io.github.redismasterdiscovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.github.redismasterdiscovery.testkit.RedisHaExtension;
+import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import io.github.redismasterdiscovery.testkit.RedisProcess;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisPool;
+
+/** FailoverJedisPool through real failovers. Times are printed, never asserted. */
+class FailoverJedisPoolIT {
+
+  @RegisterExtension
+  final RedisHaExtension ha = RedisHaExtension.create(b -> b.labelLag(Duration.ofSeconds(1)));
+
+  static MasterDiscovery discovery(RedisHaTopology t, MasterListener listener) {
+    return MasterDiscovery.builder()
+        .kubernetesLabels(LabelPreset.BITNAMI)
+        .namespace(t.kubernetes().namespace())
+        .kubernetesClient(t.kubernetes().newClient())
+        .sentinels(t.sentinelAddresses())
+        .masterSetName(t.masterName())
+        .redisClientConfig(t.clientConfig())
+        .listener(listener)
+        .build();
+  }
+
+  static GenericObjectPoolConfig<Jedis> poolConfig() {
+    GenericObjectPoolConfig<Jedis> c = new GenericObjectPoolConfig<>();
+    c.setMaxTotal(16);
+    c.setMaxWait(Duration.ofSeconds(5));
+    return c;
+  }
+
+  /** Runs {@code writers} threads calling {@code write} with unique keys, about every 2 ms each, until stopped. */
+  static final class Writers {
+    final AtomicBoolean stop = new AtomicBoolean();
+    final List<Thread> threads = new ArrayList<>();
+
+    Writers(int writers, Consumer<String> write) {
+      for (int w = 0; w < writers; w++) {
+        int id = w;
+        Thread th = new Thread(() -> {
+          for (long n = 0; !stop.get(); n++) {
+            write.accept("w" + id + ":" + n);
+            LockSupport.parkNanos(2_000_000);
+          }
+        }, "writer-" + w);
+        th.start();
+        threads.add(th);
+      }
+    }
+
+    void stopAndJoin() throws InterruptedException {
+      stop.set(true);
+      for (Thread th : threads) {
+        th.join(15_000);
+        assertThat(th.isAlive()).as("%s stuck", th.getName()).isFalse();
+      }
+    }
+  }
+
+  @Test
+  void eightWritersThroughKillMinus9() throws Exception {
+    RedisHaTopology t = ha.topology();
+    ChangeRecorder changes = new ChangeRecorder();
+    WriteLog log = new WriteLog();
+    try (MasterDiscovery d = discovery(t, changes); FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig())) {
+      RedisProcess old = t.node(0);
+      d.awaitMaster(Duration.ofSeconds(10));
+      Writers writers = new Writers(8, key -> {
+        log.attempts.incrementAndGet();
+        long start = System.nanoTime();
+        try {
+          pool.execute(j -> {
+            var node = log.nodeOf(j, j::clientInfo);
+            j.set(key, "v");
+            log.acks.add(new WriteLog.Ack(key, start, System.nanoTime(), node));
+            return null;
+          });
+        } catch (RuntimeException e) {
+          log.errors.add(e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+      });
+      await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 200);
+      AtomicLong promotedAt = new AtomicLong();
+      Thread watcher = MasterDiscoveryIT.promotionWatcher(t, t.replicasOf(old), promotedAt);
+      long killedAt = System.nanoTime();
+      old.kill();
+      RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
+      ChangeRecorder.Change switched = changes.nextTo(next.address(), 15);
+      watcher.join(15_000);
+      int before = log.ackedAfter(switched.atNanos()).size();
+      await().atMost(Duration.ofSeconds(10)).until(() -> log.ackedAfter(switched.atNanos()).size() > before + 500);
+      writers.stopAndJoin();
+
+      List<WriteLog.Ack> afterSwitch = log.startedAfter(switched.atNanos());
+      assertThat(afterSwitch).as("every write begun after the switch went to the new master").isNotEmpty()
+          .allSatisfy(a -> assertThat(a.node()).isEqualTo(next.address()));
+      List<WriteLog.Ack> onNew = log.acks.stream().filter(a -> next.address().equals(a.node())).collect(java.util.stream.Collectors.toList());
+      assertThat(WriteLog.missing(t, next, onNew)).as("everything the new master acknowledged is on it").isEmpty();
+      List<WriteLog.Ack> afterKill = log.ackedAfter(killedAt);
+      await().atMost(Duration.ofSeconds(5)).until(() -> pool.getNumActive() == 0);
+      assertThat(pool.failoverStats().failovers()).isEqualTo(1);
+      long firstOnNew = onNew.stream().mapToLong(WriteLog.Ack::atNanos).min().orElseThrow();
+      List<WriteLog.Ack> beforeKill = new ArrayList<>(log.acks);
+      beforeKill.removeAll(afterKill);
+      System.out.printf("kill -9 with 8 writers: first write on the new master %d ms after promotion, %d ms after kill; "
+              + "%d errors surfaced of %d calls; %d of %d writes acknowledged before the kill lost to async replication; stats %s%n",
+          (firstOnNew - promotedAt.get()) / 1_000_000, (firstOnNew - killedAt) / 1_000_000, log.errors.size(), log.attempts.get(),
+          WriteLog.missing(t, next, beforeKill).size(), beforeKill.size(), pool.failoverStats());
+    }
+  }
+
+  @Test
+  void aConnectionBorrowedAcrossAFailoverIsDiscardedOnReturn() throws Exception {
+    RedisHaTopology t = ha.topology();
+    ChangeRecorder changes = new ChangeRecorder();
+    try (MasterDiscovery d = discovery(t, changes); FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig())) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      Jedis borrowed = pool.getResource();
+      try (Jedis idle = pool.getResource()) {
+        idle.ping(); // a second connection, returned: it sits idle (the pool is LIFO, so borrow the kept one first)
+      }
+      assertThat(pool.getNumIdle()).isEqualTo(1);
+      assertThat(borrowed.role().get(0)).isEqualTo("master");
+
+      t.failover();
+      RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, t.node(0));
+      changes.nextTo(next.address(), 15);
+      assertThat(pool.getNumIdle()).as("idle connections cleared at the switch").isZero();
+      long destroyed = pool.getDestroyedCount();
+      borrowed.close();
+      assertThat(pool.getDestroyedCount()).isEqualTo(destroyed + 1);
+      assertThat(pool.getNumIdle()).isZero();
+      assertThat(pool.failoverStats().staleDiscarded()).isGreaterThanOrEqualTo(2);
+      try (Jedis fresh = pool.getResource()) {
+        assertThat(fresh.role().get(0)).isEqualTo("master");
+        assertThat(fresh.clientInfo()).contains("laddr=" + next.address());
+      }
+    }
+  }
+
+  @Test
+  void withNoMasterGetResourceWaitsUpToMaxWaitThenNamesTheState() {
+    RedisHaTopology t = ha.topology();
+    try (MasterDiscovery d = discovery(t, (a, b) -> { })) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      GenericObjectPoolConfig<Jedis> config = poolConfig();
+      config.setMaxWait(Duration.ofMillis(400));
+      try (FailoverJedisPool pool = new FailoverJedisPool(d, config, t.clientConfig())) {
+        t.sentinels().forEach(RedisProcess::kill);
+        t.nodes().forEach(RedisProcess::kill);
+        await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().master().isEmpty());
+        long start = System.nanoTime();
+        assertThatThrownBy(pool::getResource)
+            .isInstanceOf(MasterUnavailableException.class)
+            .hasMessageContaining("no verified Redis master within 400 ms")
+            .hasMessageContaining("last known master=" + t.node(0).address());
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(390)).isLessThan(Duration.ofSeconds(5));
+        assertThat(pool.getNumActive()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void existingJedisPoolCodeRunsUnchanged() {
+    RedisHaTopology t = ha.topology();
+    try (MasterDiscovery d = discovery(t, (a, b) -> { })) {
+      JedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig()); // the only changed line
+      try (pool) {
+        try (Jedis jedis = pool.getResource()) {
+          jedis.set("greeting", "hello");
+        }
+        String value;
+        try (Jedis jedis = pool.getResource()) {
+          value = jedis.get("greeting");
+        }
+        assertThat(value).isEqualTo("hello");
+      }
+    }
+  }
+}
