@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
@@ -47,46 +48,36 @@ final class JedisRoleProbe implements RoleProbe {
 
   @Override
   public Map<HostAndPort, NodeRole> probe(Collection<HostAndPort> nodes) {
-    Map<HostAndPort, CompletableFuture<NodeRole>> asked = new LinkedHashMap<>();
-    for (HostAndPort node : nodes) {
-      asked.computeIfAbsent(node, n -> CompletableFuture.supplyAsync(() -> probeOne(n), io));
-    }
-    // Connect and read are each bounded by the timeout; allow both plus scheduling slack.
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200);
-    Map<HostAndPort, NodeRole> out = new LinkedHashMap<>();
-    for (Map.Entry<HostAndPort, CompletableFuture<NodeRole>> e : asked.entrySet()) {
-      long left = deadline - System.nanoTime();
-      try {
-        out.put(e.getKey(), e.getValue().get(Math.max(0, left), TimeUnit.NANOSECONDS));
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        out.put(e.getKey(), NodeRole.unreachable("interrupted"));
-      } catch (Exception ex) {
-        out.put(e.getKey(), NodeRole.unreachable("no ROLE reply within " + timeoutMillis + " ms"));
-      }
-    }
-    return out;
+    return askAll(nodes, this::probeOne, n -> NodeRole.unreachable("no ROLE reply within " + timeoutMillis + " ms"));
   }
 
   @Override
   public Map<HostAndPort, ReplicationIds> replicationIds(Collection<HostAndPort> nodes) {
-    Map<HostAndPort, CompletableFuture<ReplicationIds>> asked = new LinkedHashMap<>();
+    Map<HostAndPort, ReplicationIds> out = askAll(nodes, this::idsOf, n -> null);
+    out.values().removeIf(java.util.Objects::isNull); // no answer: that node's lineage stays unknown
+    return out;
+  }
+
+  /**
+   * Asks every node at once on the I/O executor; connect and read are each bounded by the timeout,
+   * so the whole wait is bounded by both plus scheduling slack. A node that has not answered by then
+   * gets {@code late}'s value.
+   */
+  private <R> Map<HostAndPort, R> askAll(Collection<HostAndPort> nodes, Function<HostAndPort, R> ask, Function<HostAndPort, R> late) {
+    Map<HostAndPort, CompletableFuture<R>> asked = new LinkedHashMap<>();
     for (HostAndPort node : nodes) {
-      asked.computeIfAbsent(node, n -> CompletableFuture.supplyAsync(() -> idsOf(n), io));
+      asked.computeIfAbsent(node, n -> CompletableFuture.supplyAsync(() -> ask.apply(n), io));
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200);
-    Map<HostAndPort, ReplicationIds> out = new LinkedHashMap<>();
-    for (Map.Entry<HostAndPort, CompletableFuture<ReplicationIds>> e : asked.entrySet()) {
+    Map<HostAndPort, R> out = new LinkedHashMap<>();
+    for (Map.Entry<HostAndPort, CompletableFuture<R>> e : asked.entrySet()) {
       try {
-        ReplicationIds ids = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (ids != null) {
-          out.put(e.getKey(), ids);
-        }
+        out.put(e.getKey(), e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
       } catch (InterruptedException ie) {
         Thread.currentThread().interrupt();
-        break;
+        out.put(e.getKey(), late.apply(e.getKey()));
       } catch (Exception ex) {
-        // no answer: this node's lineage stays unknown
+        out.put(e.getKey(), late.apply(e.getKey()));
       }
     }
     return out;
@@ -211,7 +202,8 @@ final class JedisRoleProbe implements RoleProbe {
     return nl < 0 ? msg : msg.substring(0, nl);
   }
 
-  private static void closeQuietly(Jedis jedis) {
+  /** Closes a connection that may already be broken. */
+  static void closeQuietly(Jedis jedis) {
     if (jedis != null) {
       try {
         jedis.close();

@@ -189,7 +189,7 @@ final class SentinelSource implements Source {
             sub.subscribe(ps, CHANNEL); // returns only when unsubscribed (close) or throws
           } finally {
             subscribed = false;
-            closeQuietly(sub);
+            JedisRoleProbe.closeQuietly(sub);
           }
           backoff = 100;
         } catch (RuntimeException e) {
@@ -246,7 +246,7 @@ final class SentinelSource implements Source {
           onChange.run();
         }
       } catch (RuntimeException e) {
-        closeQuietly(query);
+        JedisRoleProbe.closeQuietly(query);
         query = null;
         throw e;
       }
@@ -305,7 +305,7 @@ final class SentinelSource implements Source {
         }
       }
       synchronized (this) {
-        closeQuietly(query);
+        JedisRoleProbe.closeQuietly(query);
         query = null;
       }
     }
@@ -361,16 +361,6 @@ final class SentinelSource implements Source {
 
     SentinelAnswerException(String message) {
       super(message, null, false, false);
-    }
-  }
-
-  private static void closeQuietly(Jedis jedis) {
-    if (jedis != null) {
-      try {
-        jedis.close();
-      } catch (RuntimeException ignored) {
-        // already broken
-      }
     }
   }
 }
