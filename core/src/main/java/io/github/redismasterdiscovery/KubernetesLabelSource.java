@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -20,7 +19,8 @@ import redis.clients.jedis.HostAndPort;
 
 /**
  * Pods carrying the master label, from a fabric8 informer restricted by label selector to one
- * namespace. It asks the API for nothing but list and watch on pods.
+ * namespace (shared with every other discovery watching the same pods). It asks the API for
+ * nothing but list and watch on pods.
  *
  * <p>fabric8 fires no callback when the informer stops watching (API down, 403, repeated 410), so
  * {@link #health()} reads {@code isWatching()} on every evaluation round instead.
@@ -42,8 +42,9 @@ final class KubernetesLabelSource implements Source {
   /** A watch that is re-established within this time (normal expiry, a blip) is not reported as down. */
   private static final long RECONNECT_GRACE_NANOS = 1_000_000_000L;
 
-  private volatile SharedIndexInformer<Pod> informer;
+  private volatile SharedPodInformers.Shared informer;
   private volatile String lastError;
+  private final java.util.function.Consumer<Throwable> errorListener = t -> lastError = describe(t);
   private volatile long notWatchingSince;
 
   KubernetesLabelSource(KubernetesClient client, Settings settings, Runnable onChange, Warnings warnings) {
@@ -60,43 +61,16 @@ final class KubernetesLabelSource implements Source {
 
   @Override
   public void start() {
-    SharedIndexInformer<Pod> inf = client.pods().inNamespace(settings.namespace()).withLabels(settings.selector()).runnableInformer(0);
-    inf.addEventHandler(new ResourceEventHandler<Pod>() {
-      @Override
-      public void onAdd(Pod pod) {
-        onChange.run();
-      }
-
-      @Override
-      public void onUpdate(Pod oldPod, Pod newPod) {
-        onChange.run();
-      }
-
-      @Override
-      public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
-        onChange.run();
-      }
-    });
-    // Keep retrying (with fabric8's back-off) whatever failed: RBAC can be fixed and API servers come back.
-    inf.exceptionHandler((started, t) -> {
-      lastError = describe(t);
-      onChange.run();
-      return true;
-    });
-    informer = inf;
-    inf.start().whenComplete((ok, t) -> {
-      lastError = t == null ? null : describe(t);
-      onChange.run();
-    });
+    informer = SharedPodInformers.acquire(client, settings.namespace(), settings.selector(), onChange, errorListener);
   }
 
   @Override
   public List<HostAndPort> candidates() {
-    SharedIndexInformer<Pod> inf = informer;
-    if (inf == null) {
+    SharedPodInformers.Shared shared = informer;
+    if (shared == null) {
       return List.of();
     }
-    List<Pod> pods = new ArrayList<>(inf.getStore().list());
+    List<Pod> pods = new ArrayList<>(shared.informer.getStore().list());
     pods.sort(Comparator.comparing(p -> p.getMetadata().getName()));
     List<HostAndPort> out = new ArrayList<>();
     for (Pod pod : pods) {
@@ -110,10 +84,12 @@ final class KubernetesLabelSource implements Source {
 
   @Override
   public Health health() {
-    SharedIndexInformer<Pod> inf = informer;
+    SharedPodInformers.Shared shared = informer;
+    SharedIndexInformer<Pod> inf = shared == null ? null : shared.informer;
     long now = System.nanoTime();
     if (inf != null && inf.isWatching()) {
       notWatchingSince = 0;
+      lastError = null;
       return Health.up();
     }
     if (notWatchingSince == 0) {
@@ -220,9 +196,10 @@ final class KubernetesLabelSource implements Source {
 
   @Override
   public void close() {
-    SharedIndexInformer<Pod> inf = informer;
-    if (inf != null) {
-      inf.close();
+    SharedPodInformers.Shared shared = informer;
+    if (shared != null) {
+      informer = null;
+      SharedPodInformers.release(shared, onChange, errorListener);
     }
   }
 }

@@ -3,7 +3,6 @@ package io.github.redismasterdiscovery;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -82,7 +81,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
   private final Settings settings;
   private final Clock clock;
-  private final KubernetesClient ownedClient;
+  private final boolean sharedDefaultClient;
   private final ScheduledExecutorService loop;
   private final ExecutorService io;
   private final ExecutorService notifier;
@@ -123,15 +122,19 @@ public final class MasterDiscovery implements AutoCloseable {
             onChange, io, loop, warnings);
         sources.add(sentinel);
       }
+      sharedDefaultClient = b.selector != null && b.kubernetesClient == null;
       if (b.selector != null) {
-        KubernetesClient client = b.kubernetesClient;
-        ownedClient = client == null ? new KubernetesClientBuilder().build() : null;
-        client = client == null ? ownedClient : client;
-        String namespace = resolveNamespace(b.namespace, b.serviceAccountNamespaceFile, client);
-        sources.add(new KubernetesLabelSource(client, new KubernetesLabelSource.Settings(namespace, b.selector, b.portNames, b.defaultPort,
-            b.headlessService, b.clusterDomain, b.externalAddresses), onChange, warnings));
-      } else {
-        ownedClient = null;
+        KubernetesClient client = sharedDefaultClient ? SharedPodInformers.acquireDefaultClient() : b.kubernetesClient;
+        try {
+          String namespace = resolveNamespace(b.namespace, b.serviceAccountNamespaceFile, client);
+          sources.add(new KubernetesLabelSource(client, new KubernetesLabelSource.Settings(namespace, b.selector, b.portNames,
+              b.defaultPort, b.headlessService, b.clusterDomain, b.externalAddresses), onChange, warnings));
+        } catch (RuntimeException e) {
+          if (sharedDefaultClient) {
+            SharedPodInformers.releaseDefaultClient();
+          }
+          throw e;
+        }
       }
       if (b.dnsName != null) {
         sources.add(new DnsSource(b.dnsName, b.dnsPort, b.dnsTtl, io, onChange));
@@ -265,8 +268,8 @@ public final class MasterDiscovery implements AutoCloseable {
     }
     shutdownExecutors();
     probe.close();
-    if (ownedClient != null) {
-      ownedClient.close();
+    if (sharedDefaultClient) {
+      SharedPodInformers.releaseDefaultClient();
     }
     synchronized (masterMonitor) {
       masterMonitor.notifyAll();

@@ -247,6 +247,33 @@ class MasterDiscoveryIT {
   }
 
   @Test
+  void fiftyDiscoveriesWithFiftyPoolsOpenOneWatch() {
+    RedisHaTopology t = ha.topology();
+    t.labels().pause();
+    io.fabric8.kubernetes.client.KubernetesClient client = t.kubernetes().newClient();
+    int before = t.kubernetes().requests().size();
+    List<FailoverJedisPool> pools = new ArrayList<>();
+    try {
+      for (int i = 0; i < 50; i++) {
+        MasterDiscovery d = open(MasterDiscovery.builder().kubernetesLabels(LabelPreset.BITNAMI).namespace("redis").kubernetesClient(client));
+        pools.add(new FailoverJedisPool(d));
+      }
+      for (MasterDiscovery d : opened) {
+        assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> opened.stream().allMatch(d -> status(d, SourceKind.KUBERNETES) == SourceState.Status.UP));
+      List<String> requests = t.kubernetes().requests().subList(before, t.kubernetes().requests().size());
+      assertThat(requests.stream().filter(r -> r.contains("watch=true"))).hasSize(1);
+      assertThat(requests.stream().filter(r -> !r.contains("watch=true"))).hasSize(1);
+      assertThat(SharedPodInformers.running()).isEqualTo(1);
+    } finally {
+      pools.forEach(FailoverJedisPool::close);
+      opened.forEach(MasterDiscovery::close);
+    }
+    assertThat(SharedPodInformers.running()).as("the last user stops the shared informer").isZero();
+  }
+
+  @Test
   void closeLeavesNoThreadBehind() {
     RedisHaTopology t = ha.topology();
     MasterDiscovery d = open(labelsAndSentinels(t).dnsName("localhost", 6379));

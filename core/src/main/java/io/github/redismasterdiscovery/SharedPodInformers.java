@@ -1,0 +1,141 @@
+package io.github.redismasterdiscovery;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * One pod informer per (client, namespace, selector) in the JVM, shared by every discovery that
+ * asks for the same pods, so 50 pools open one watch, not 50; and one auto-configured client shared
+ * by every discovery that was not given one. Both are reference-counted and closed with their last user.
+ */
+final class SharedPodInformers {
+
+  private record Key(KubernetesClient client, String namespace, Map<String, String> selector) {}
+
+  /** A started informer, its users' callbacks, and the last error it reported. */
+  static final class Shared {
+    final SharedIndexInformer<Pod> informer;
+    final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    final List<Consumer<Throwable>> errorListeners = new CopyOnWriteArrayList<>();
+    int users;
+
+    private Shared(SharedIndexInformer<Pod> informer) {
+      this.informer = informer;
+    }
+
+    private void changed() {
+      listeners.forEach(Runnable::run);
+    }
+
+    private void failed(Throwable t) {
+      errorListeners.forEach(l -> l.accept(t));
+    }
+  }
+
+  private static final Map<Key, Shared> informers = new HashMap<>();
+  private static KubernetesClient defaultClient;
+  private static int defaultClientUsers;
+
+  private SharedPodInformers() {}
+
+  /** The auto-configured client (in-cluster service account, else kubeconfig), shared; release with {@link #releaseDefaultClient}. */
+  static synchronized KubernetesClient acquireDefaultClient() {
+    if (defaultClient == null) {
+      defaultClient = new KubernetesClientBuilder().build();
+    }
+    defaultClientUsers++;
+    return defaultClient;
+  }
+
+  static synchronized void releaseDefaultClient() {
+    if (--defaultClientUsers == 0 && defaultClient != null) {
+      defaultClient.close();
+      defaultClient = null;
+    }
+  }
+
+  /**
+   * Joins (or starts) the informer for these pods. {@code onChange} runs on every pod event and
+   * after each list; {@code onError} on every failure the informer reports (it keeps retrying).
+   */
+  static Shared acquire(KubernetesClient client, String namespace, Map<String, String> selector, Runnable onChange,
+      Consumer<Throwable> onError) {
+    Shared shared;
+    boolean start = false;
+    synchronized (SharedPodInformers.class) {
+      Key key = new Key(client, namespace, Map.copyOf(selector));
+      shared = informers.get(key);
+      if (shared == null) {
+        shared = new Shared(client.pods().inNamespace(namespace).withLabels(selector).runnableInformer(0));
+        informers.put(key, shared);
+        start = true;
+      }
+      shared.users++;
+      shared.listeners.add(onChange);
+      shared.errorListeners.add(onError);
+    }
+    if (start) {
+      Shared s = shared;
+      s.informer.addEventHandler(new ResourceEventHandler<Pod>() {
+        @Override
+        public void onAdd(Pod pod) {
+          s.changed();
+        }
+
+        @Override
+        public void onUpdate(Pod oldPod, Pod newPod) {
+          s.changed();
+        }
+
+        @Override
+        public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+          s.changed();
+        }
+      });
+      // Keep retrying (with fabric8's back-off) whatever failed: RBAC can be fixed and API servers come back.
+      s.informer.exceptionHandler((started, t) -> {
+        s.failed(t);
+        s.changed();
+        return true;
+      });
+      s.informer.start().whenComplete((ok, t) -> {
+        if (t != null) {
+          s.failed(t);
+        }
+        s.changed();
+      });
+    } else {
+      onChange.run(); // the informer may have listed long ago: look at its store now
+    }
+    return shared;
+  }
+
+  /** Leaves the informer; the last user stops it. */
+  static void release(Shared shared, Runnable onChange, Consumer<Throwable> onError) {
+    boolean stop;
+    synchronized (SharedPodInformers.class) {
+      shared.listeners.remove(onChange);
+      shared.errorListeners.remove(onError);
+      stop = --shared.users == 0;
+      if (stop) {
+        informers.values().remove(shared);
+      }
+    }
+    if (stop) {
+      shared.informer.close();
+    }
+  }
+
+  /** Informers currently running (for tests and benchmarks). */
+  static synchronized int running() {
+    return informers.size();
+  }
+}
