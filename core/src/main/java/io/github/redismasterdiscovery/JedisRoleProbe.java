@@ -118,8 +118,10 @@ final class JedisRoleProbe implements RoleProbe {
       kept = connections.get(node, this::connect);
     } catch (JedisAccessControlException e) {
       return NodeRole.error("authentication to " + node + " failed (" + firstLine(e) + "): check the Redis user/password");
-    } catch (RuntimeException e) {
+    } catch (redis.clients.jedis.exceptions.JedisException e) {
       return NodeRole.unreachable("cannot connect to " + node + ": " + firstLine(e));
+    } catch (RuntimeException e) {
+      return NodeRole.error(node + " sent a handshake reply that cannot be read (" + e.getClass().getSimpleName() + "): is this a Redis server?");
     }
     Jedis jedis = kept.jedis();
     synchronized (jedis) {

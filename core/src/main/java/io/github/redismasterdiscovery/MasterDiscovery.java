@@ -626,7 +626,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
     /** Sentinels by address. */
     public Builder sentinels(Collection<HostAndPort> addresses) {
-      if (addresses == null || addresses.isEmpty() || addresses.contains(null)) {
+      if (addresses == null || addresses.isEmpty() || addresses.stream().anyMatch(Objects::isNull)) { // List.of().contains(null) throws
         throw new IllegalArgumentException("sentinels needs at least one address and no nulls");
       }
       for (HostAndPort a : addresses) {

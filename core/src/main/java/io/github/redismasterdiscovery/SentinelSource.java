@@ -323,6 +323,10 @@ final class SentinelSource implements Source {
       if (e instanceof JedisConnectionException) {
         return "unreachable (" + JedisRoleProbe.firstLine(e) + ")";
       }
+      if (!(e instanceof redis.clients.jedis.exceptions.JedisException)) {
+        // Jedis could not even parse it (wrong reply types): not a Sentinel speaking the protocol we expect
+        return "sent a reply that cannot be read as a Sentinel's (" + e.getClass().getSimpleName() + "): is this address a Sentinel?";
+      }
       return JedisRoleProbe.firstLine(e);
     }
 

@@ -69,6 +69,13 @@ class MasterDiscoveryBuilderTest {
   }
 
   @Test
+  void sentinelAddressesFromAnImmutableListAreAccepted() {
+    MasterDiscovery.builder().sentinels(List.of(new redis.clients.jedis.HostAndPort("redis", 26379)));
+    rejects(() -> MasterDiscovery.builder().sentinels(java.util.Arrays.asList(new redis.clients.jedis.HostAndPort("redis", 26379), null)),
+        "no nulls");
+  }
+
+  @Test
   void sentinelsWithoutMasterSetNameAndTheReverse() {
     rejects(() -> MasterDiscovery.builder().sentinels("redis:26379").build(), "without masterSetName", "masterSetName(\"mymaster\")");
     rejects(() -> MasterDiscovery.builder().masterSetName("mymaster").dnsName("redis-master", 6379).build(), "'mymaster' given without sentinels");

@@ -46,7 +46,7 @@ public final class KubernetesApi implements AutoCloseable {
   }
 
   private final String namespace;
-  private final int port;
+  private int port;
   private final Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
   private KubernetesMixedDispatcher dispatcher = new KubernetesMixedDispatcher(expectations);
   private final List<String> requestLog = new ArrayList<>();
@@ -55,8 +55,19 @@ public final class KubernetesApi implements AutoCloseable {
 
   KubernetesApi(String namespace) {
     this.namespace = namespace;
-    this.port = freePort();
-    start();
+    // A free port can be taken (as an outgoing connection's local port) before we bind it: choose
+    // again, on first start only; restarts must keep the port.
+    for (int attempt = 1; ; attempt++) {
+      this.port = freePort();
+      try {
+        start();
+        return;
+      } catch (IllegalStateException e) {
+        if (attempt == 5) {
+          throw e;
+        }
+      }
+    }
   }
 
   /** The namespace the testkit's pods live in. */

@@ -348,9 +348,8 @@ public final class RedisHaTopology implements AutoCloseable {
         ? CompletableFuture.runAsync(() -> kubernetes = new KubernetesApi(config.namespace))
         : CompletableFuture.completedFuture(null);
     parallel(nodes);
-    awaitReplication();
     parallel(sentinels);
-    awaitSentinelsReady();
+    awaitHealthy(Duration.ofSeconds(15));
     api.join();
     if (config.kubernetes) {
       kubernetesClient = kubernetes.newClient();
@@ -422,40 +421,84 @@ public final class RedisHaTopology implements AutoCloseable {
     return lines;
   }
 
-  private void awaitReplication() {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    for (RedisProcess replica : nodes.subList(1, nodes.size())) {
-      try (Jedis jedis = connect(replica)) {
-        while (!jedis.info("replication").contains("master_link_status:up")) {
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException(replica + " did not connect to its master within 15 s");
-          }
-          sleepQuietly(5);
-        }
+  /**
+   * Waits until the topology is whole again after a fault: every node running, the Sentinels agree
+   * on a master that answers ROLE master, and every Sentinel sees all replicas healthy (no
+   * {@code s_down}, not disconnected) and all its peers. Call it between failovers: Sentinel will not
+   * promote a replica it still holds as down.
+   *
+   * @throws IllegalStateException at the deadline, naming what is still unhealthy
+   */
+  public RedisProcess awaitHealthy(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String why;
+    do {
+      RedisProcess master = awaitAgreedMaster(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+      why = unhealthy(master);
+      if (why == null) {
+        return master;
       }
-    }
+      sleepQuietly(10);
+    } while (System.nanoTime() < deadline);
+    throw new IllegalStateException("the topology is not healthy within " + timeout + ": " + why + "\n" + logs());
   }
 
-  private void awaitSentinelsReady() {
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-    for (RedisProcess sentinel : sentinels) {
-      try (Jedis jedis = connect(sentinel)) {
-        while (true) {
-          Map<String, String> master = jedis.sentinelMaster(config.masterName);
-          boolean ready = Objects.equals(master.get("flags"), "master")
-              && Integer.parseInt(master.getOrDefault("num-slaves", "0")) == config.replicas
-              && Integer.parseInt(master.getOrDefault("num-other-sentinels", "0")) == config.sentinels - 1
-              && jedis.sentinelReplicas(config.masterName).stream().allMatch(r -> "slave".equals(r.get("flags")));
-          if (ready) {
-            break;
-          }
-          if (System.nanoTime() > deadline) {
-            throw new IllegalStateException(sentinel + " not ready within 15 s: " + master);
-          }
-          sleepQuietly(5);
+  /** The first thing wrong around {@code master}: a replica not linked, or a Sentinel's view; null when none. */
+  private String unhealthy(RedisProcess master) {
+    for (RedisProcess replica : replicasOf(master)) {
+      try (Jedis jedis = connect(replica)) {
+        String info = jedis.info("replication");
+        if (!info.contains("master_link_status:up") || !info.contains("master_port:" + master.address().getPort())) {
+          return replica + " is not linked to " + master;
         }
+      } catch (RuntimeException e) {
+        return replica + " does not answer: " + e.getMessage();
       }
     }
+    for (RedisProcess sentinel : sentinels) {
+      if (!sentinel.isRunning() || sentinel.isFrozen()) {
+        continue;
+      }
+      try (Jedis jedis = connect(sentinel)) {
+        String why = unhealthy(jedis, master);
+        if (why != null) {
+          return sentinel + ": " + why;
+        }
+      } catch (RuntimeException e) {
+        return sentinel + " does not answer: " + e.getMessage();
+      }
+    }
+    return null;
+  }
+
+  /** What this Sentinel still sees wrong with {@code master} and its replicas, or null when all is well. */
+  private String unhealthy(Jedis sentinel, RedisProcess master) {
+    Map<String, String> m = sentinel.sentinelMaster(config.masterName);
+    String expected = master.address().getHost() + ":" + master.address().getPort();
+    if (!expected.equals(m.get("ip") + ":" + m.get("port"))) {
+      return "master is " + m.get("ip") + ":" + m.get("port") + ", not " + expected;
+    }
+    if (!Objects.equals(m.get("flags"), "master")) {
+      return "master flags " + m.get("flags");
+    }
+    if (Integer.parseInt(m.getOrDefault("num-other-sentinels", "0")) != config.sentinels - 1) {
+      return "knows " + m.get("num-other-sentinels") + " other Sentinels";
+    }
+    List<Map<String, String>> replicas = sentinel.sentinelReplicas(config.masterName);
+    List<String> healthy = new ArrayList<>();
+    for (Map<String, String> r : replicas) {
+      if ("slave".equals(r.get("flags")) && "ok".equals(r.get("master-link-status"))) {
+        healthy.add(r.get("ip") + ":" + r.get("port"));
+      }
+    }
+    for (RedisProcess replica : replicasOf(master)) {
+      String a = replica.address().getHost() + ":" + replica.address().getPort();
+      if (!healthy.contains(a)) {
+        return "replica " + a + " not healthy: " + replicas.stream().filter(r -> a.equals(r.get("ip") + ":" + r.get("port")))
+            .map(r -> r.get("flags") + "/" + r.get("master-link-status")).findFirst().orElse("unknown to this Sentinel");
+      }
+    }
+    return null;
   }
 
   private Pod pod(int i) {

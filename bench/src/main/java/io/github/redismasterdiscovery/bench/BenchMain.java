@@ -1,0 +1,179 @@
+package io.github.redismasterdiscovery.bench;
+
+import io.github.redismasterdiscovery.testkit.RedisBinary;
+import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Runs every benchmark in one JVM and writes {@code docs/benchmarks.md} and
+ * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (3),
+ * {@code bench.seconds} per measurement (2), {@code bench.failovers} per client and fault (10),
+ * {@code bench.sections} (steady,failover,scale).
+ */
+public final class BenchMain {
+
+  private BenchMain() {}
+
+  public static void main(String[] args) throws Exception {
+    int rounds = Integer.getInteger("bench.rounds", 3);
+    int seconds = Integer.getInteger("bench.seconds", 2);
+    int failovers = Integer.getInteger("bench.failovers", 10);
+    String sections = System.getProperty("bench.sections", "steady,failover,scale");
+    Path root = Path.of(System.getProperty("bench.root", "..")).toAbsolutePath().normalize();
+    long start = System.nanoTime();
+
+    SteadyState steady = new SteadyState();
+    if (sections.contains("steady")) {
+      try (RedisHaTopology t = RedisHaTopology.builder().start()) {
+        steady.run(t, rounds, seconds);
+      }
+    }
+    FailoverRecovery failover = new FailoverRecovery();
+    if (sections.contains("failover")) {
+      failover.run(failovers);
+    }
+    Scale scale = new Scale();
+    if (sections.contains("scale")) {
+      scale.run();
+    }
+    String machine = machine();
+    String versions = "JDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), Redis "
+        + RedisBinary.version() + ", Jedis " + jedisVersion();
+    double minutes = (System.nanoTime() - start) / 6e10;
+    String command = "./mvnw -B -q install -DskipTests && ./mvnw -B -q -pl bench exec:java";
+    String settings = String.format("-Dbench.rounds=%d -Dbench.seconds=%d -Dbench.failovers=%d -Dbench.sections=%s", rounds, seconds,
+        failovers, sections);
+
+    Files.createDirectories(root.resolve("docs"));
+    Files.createDirectories(root.resolve("bench/results"));
+    Files.writeString(root.resolve("docs/benchmarks.md"), markdown(steady, failover, scale, machine, versions, command, settings, minutes));
+    Files.writeString(root.resolve("bench/results/latest.json"), json(steady, failover, scale, machine, versions, settings));
+    System.out.println(Files.readString(root.resolve("docs/benchmarks.md")));
+  }
+
+  private static String markdown(SteadyState steady, FailoverRecovery failover, Scale scale, String machine, String versions,
+      String command, String settings, double minutes) {
+    StringBuilder md = new StringBuilder();
+    md.append("# Benchmarks\n\n")
+        .append("Latest run: ").append(Instant.now()).append(", ").append(String.format("%.1f", minutes)).append(" minutes.\n\n")
+        .append("- Machine: ").append(machine).append('\n')
+        .append("- Versions: ").append(versions).append('\n')
+        .append("- Topology: the testkit's 1 master + 2 replicas + 3 Sentinels on loopback (`down-after` 1 s, `failover-timeout` 3 s), ")
+        .append("Kubernetes labels lagging Sentinel by 1 s; every client in the same JVM, same pool settings (maxTotal 32), same client configuration.\n")
+        .append("- Reproduce: `").append(command).append("` (settings: `").append(settings).append("`; pass them after `exec:java`).\n\n");
+    if (!steady.opsPerSecond.isEmpty()) {
+      md.append("## Steady state (ops/s; median of the rounds, min–max)\n\n")
+          .append("Clients interleaved round by round, order rotated, after a warm-up round. Ratio: FailoverJedisPool / JedisPool, per round.\n\n")
+          .append("| case | FailoverJedisPool | JedisPool | JedisSentinelPool | ratio to JedisPool |\n|---|---|---|---|---|\n");
+      for (Map.Entry<String, Map<Clients.Kind, List<Double>>> e : steady.opsPerSecond.entrySet()) {
+        Map<Clients.Kind, List<Double>> r = e.getValue();
+        md.append("| ").append(e.getKey()).append(" | ").append(range(r.get(Clients.Kind.FAILOVER_JEDIS_POOL)))
+            .append(" | ").append(range(r.get(Clients.Kind.JEDIS_POOL)))
+            .append(" | ").append(range(r.get(Clients.Kind.JEDIS_SENTINEL_POOL)))
+            .append(" | ").append(ratio(r.get(Clients.Kind.FAILOVER_JEDIS_POOL), r.get(Clients.Kind.JEDIS_POOL))).append(" |\n");
+      }
+      md.append('\n');
+    }
+    if (!failover.samples.isEmpty()) {
+      md.append("## Failover recovery (p50 / p90 / max)\n\n")
+          .append("One writer, a SET every 2 ms. (a) the new master's promotion (ROLE polled on the replicas every 1 ms) to the ")
+          .append("client's first acknowledged write on it; (b) the fault to that write; (c) errors surfaced to the caller; ")
+          .append("(d) writes the old master acknowledged after the promotion: lost when it is demoted (for kill -9 it is dead, so 0).\n\n")
+          .append("| client | fault | n | (a) ms | (b) ms | (c) errors | (d) lost acks |\n|---|---|---|---|---|---|---|\n");
+      for (Map.Entry<String, List<double[]>> e : failover.samples.entrySet()) {
+        String[] parts = e.getKey().split(" \\| ");
+        List<double[]> s = e.getValue();
+        int notMeasured = failover.failed.getOrDefault(e.getKey(), 0);
+        md.append("| ").append(parts[0]).append(" | ").append(parts[1]).append(" | ").append(s.size())
+            .append(notMeasured == 0 ? "" : " (+" + notMeasured + " not measured)")
+            .append(" | ").append(col(s, 0).md("")).append(" | ").append(col(s, 1).md(""))
+            .append(" | ").append(col(s, 2).md("")).append(" | ").append(col(s, 3).md("")).append(" |\n");
+      }
+      md.append('\n');
+    }
+    if (scale.watchRequests50 > 0 || scale.heapBytes3 != 0) {
+      md.append("## Scale\n\n")
+          .append("| measure | 3 Redis pods | + 1,000 unrelated pods |\n|---|---|---|\n")
+          .append(String.format("| heap retained by one discovery (after GC; noisy) | %.0f KiB | %.0f KiB |%n", scale.heapBytes3 / 1024.0, scale.heapBytes1003 / 1024.0))
+          .append(String.format("| process CPU over 5 idle s with discovery running | %.0f ms | %.0f ms |%n", scale.cpuMs3, scale.cpuMs1003))
+          .append('\n')
+          .append(String.format("50 discoveries with 50 FailoverJedisPools on one client: %d list and %d watch requests at the API server.%n%n",
+              scale.listRequests50, scale.watchRequests50))
+          .append("The informer's label selector is evaluated by the API server, so unrelated pods never reach the client.\n");
+    }
+    return md.toString();
+  }
+
+  private static String json(SteadyState steady, FailoverRecovery failover, Scale scale, String machine, String versions, String settings) {
+    List<String> s = new ArrayList<>();
+    steady.opsPerSecond.forEach((k, r) -> r.forEach((client, v) -> s.add(String.format("{\"case\":\"%s\",\"client\":\"%s\",\"opsPerSecond\":%s}",
+        k, client.label, Stats.of(v).json()))));
+    List<String> f = new ArrayList<>();
+    failover.samples.forEach((k, v) -> {
+      String[] parts = k.split(" \\| ");
+      f.add(String.format("{\"client\":\"%s\",\"fault\":\"%s\",\"promotionToFirstWriteMs\":%s,\"faultToFirstWriteMs\":%s,\"errors\":%s,\"lostAcks\":%s}",
+          parts[0], parts[1], col(v, 0).json(), col(v, 1).json(), col(v, 2).json(), col(v, 3).json()));
+    });
+    return String.format("{%n\"date\":\"%s\",%n\"machine\":\"%s\",%n\"versions\":\"%s\",%n\"settings\":\"%s\",%n\"steadyState\":[%n%s%n],%n"
+            + "\"failover\":[%n%s%n],%n\"scale\":{\"heapBytes3\":%d,\"heapBytes1003\":%d,\"cpuMs3\":%.1f,\"cpuMs1003\":%.1f,"
+            + "\"listRequests50\":%d,\"watchRequests50\":%d}%n}%n",
+        Instant.now(), machine, versions, settings, String.join(",\n", s), String.join(",\n", f), scale.heapBytes3, scale.heapBytes1003,
+        scale.cpuMs3, scale.cpuMs1003, scale.listRequests50, scale.watchRequests50);
+  }
+
+  private static Stats col(List<double[]> rows, int i) {
+    return Stats.of(rows.stream().map(r -> r[i]).collect(Collectors.toList()));
+  }
+
+  private static String range(List<Double> v) {
+    if (v == null || v.isEmpty()) {
+      return "n/a";
+    }
+    Stats s = Stats.of(v);
+    return String.format("%.0f (%.0f–%.0f)", s.p50(), s.min(), s.max());
+  }
+
+  private static String ratio(List<Double> ours, List<Double> base) {
+    if (ours == null || base == null) {
+      return "n/a";
+    }
+    List<Double> r = new ArrayList<>();
+    for (int i = 0; i < Math.min(ours.size(), base.size()); i++) {
+      r.add(ours.get(i) / base.get(i));
+    }
+    Stats s = Stats.of(r);
+    return String.format("%.3f (%.3f–%.3f)", s.p50(), s.min(), s.max());
+  }
+
+  private static String jedisVersion() {
+    try (var in = redis.clients.jedis.Jedis.class.getResourceAsStream("/META-INF/maven/redis.clients/jedis/pom.properties")) {
+      java.util.Properties p = new java.util.Properties();
+      if (in != null) {
+        p.load(in);
+      }
+      return p.getProperty("version", "unknown");
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  private static String machine() {
+    String cpu = "unknown CPU";
+    try {
+      cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+          .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(cpu);
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    return String.format("%s, %d cores, %.0f GiB RAM, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
+        ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1073741824.0,
+        System.getProperty("os.name"), System.getProperty("os.version"));
+  }
+}

@@ -1,0 +1,191 @@
+package io.github.redismasterdiscovery.bench;
+
+import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import io.github.redismasterdiscovery.testkit.RedisProcess;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+
+/**
+ * Repeated failovers (kill -9 and SENTINEL FAILOVER) under one writer every 2 ms, per client:
+ * (a) promotion of the new master (ROLE polled on the replicas every 1 ms) to the client's first
+ * acknowledged write on it, (b) fault to that write, (c) errors surfaced to the caller, (d) writes
+ * the old master acknowledged after the promotion (lost when it is demoted).
+ */
+final class FailoverRecovery {
+
+  static final Clients.Kind[] CLIENTS = {Clients.Kind.FAILOVER_JEDIS_POOL, Clients.Kind.FAILOVER_JEDIS_POOL_EXECUTE, Clients.Kind.JEDIS_SENTINEL_POOL};
+  static final String[] FAULTS = {"kill -9", "SENTINEL FAILOVER"};
+
+  /** Per (client, fault): a, b, c, d per iteration. */
+  final Map<String, List<double[]>> samples = new LinkedHashMap<>();
+  /** Per (client, fault): iterations that could not be measured (printed with their cause). */
+  final Map<String, Integer> failed = new LinkedHashMap<>();
+
+  void run(int iterations) throws Exception {
+    for (String fault : FAULTS) {
+      for (Clients.Kind kind : CLIENTS) {
+        String key = kind.label + " | " + fault;
+        List<double[]> out = samples.computeIfAbsent(key, k -> new ArrayList<>());
+        int done = 0;
+        while (done < iterations) {
+          // A fresh topology per block, and again after an iteration that could not be measured.
+          try (RedisHaTopology t = RedisHaTopology.builder().labelLag(Duration.ofSeconds(1)).start();
+              Clients.Client client = Clients.create(kind, t)) {
+            for (; done < iterations; done++) {
+              try {
+                out.add(once(t, client, fault, done));
+                restore(t);
+              } catch (RuntimeException e) {
+                failed.merge(key, 1, Integer::sum);
+                System.out.printf("failover: %s, %s: iteration %d not measured: %s%n", kind.label, fault, done, e);
+                e.printStackTrace(System.out);
+                done++;
+                break;
+              }
+            }
+          }
+        }
+        System.out.printf("failover: %s, %s: %d iterations done%n", kind.label, fault, iterations);
+      }
+    }
+  }
+
+  private record Ack(long atNanos, HostAndPort node) {}
+
+  private static double[] once(RedisHaTopology t, Clients.Client client, String fault, int iteration) throws Exception {
+    RedisProcess old = t.awaitAgreedMaster(Duration.ofSeconds(30));
+    List<RedisProcess> replicas = t.replicasOf(old);
+    ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
+    LongAdder errors = new LongAdder();
+    AtomicBoolean countErrors = new AtomicBoolean();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread writer = new Thread(() -> {
+      for (long n = 0; !stop.get(); n++) {
+        try {
+          HostAndPort node = client.set("fo" + iteration + ":" + n, "v");
+          acks.add(new Ack(System.nanoTime(), node));
+        } catch (RuntimeException e) {
+          if (countErrors.get()) {
+            errors.increment();
+          }
+        }
+        LockSupport.parkNanos(2_000_000);
+      }
+    }, "bench-writer");
+    writer.setDaemon(true);
+    writer.start();
+    AtomicLong promotedAt = new AtomicLong();
+    RedisProcess next;
+    long faultAt;
+    try {
+      TimeUnit.MILLISECONDS.sleep(300);
+      Thread watcher = promotionWatcher(t, replicas, promotedAt);
+      countErrors.set(true);
+      faultAt = System.nanoTime();
+      if (fault.equals("kill -9")) {
+        old.kill();
+      } else {
+        t.failover();
+      }
+      next = awaitNewMaster(t, old);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (acks.stream().filter(a -> a.node().equals(next.address())).count() < 50 && System.nanoTime() < deadline) {
+        TimeUnit.MILLISECONDS.sleep(10);
+      }
+      watcher.join(20_000);
+    } finally {
+      stop.set(true);
+      writer.join(10_000);
+    }
+    if (promotedAt.get() == 0) {
+      throw new IllegalStateException("the promotion was not observed");
+    }
+    long firstOnNew = acks.stream().filter(a -> a.node().equals(next.address())).mapToLong(Ack::atNanos).min().orElse(Long.MAX_VALUE);
+    long lostWindow = acks.stream().filter(a -> a.node().equals(old.address()) && a.atNanos() > promotedAt.get()).count();
+    return new double[] {
+        (firstOnNew - promotedAt.get()) / 1e6,
+        (firstOnNew - faultAt) / 1e6,
+        errors.sum(),
+        lostWindow};
+  }
+
+  /** Brings the old master back as a replica so every iteration starts from 1 master + 2 healthy replicas. */
+  private static void restore(RedisHaTopology t) throws InterruptedException {
+    RedisProcess master = t.awaitAgreedMaster(Duration.ofSeconds(30));
+    for (RedisProcess node : t.nodes()) {
+      if (!node.isRunning()) {
+        node.start(); // comes back believing it is master; Sentinel converts it
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    for (RedisProcess node : t.replicasOf(master)) {
+      while (t.role(node).equals("master") && System.nanoTime() < deadline) {
+        // After SENTINEL FAILOVER Sentinel demotes the old master only at its next 10 s INFO poll;
+        // do it now, as an operator would, so the next iteration starts clean. Not part of any measurement.
+        try (Jedis j = t.connect(node)) {
+          j.replicaof(master.address().getHost(), master.address().getPort());
+        } catch (RuntimeException e) {
+          TimeUnit.MILLISECONDS.sleep(20);
+        }
+      }
+    }
+    t.awaitHealthy(Duration.ofSeconds(60));
+  }
+
+  static RedisProcess awaitNewMaster(RedisHaTopology t, RedisProcess old) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      try {
+        RedisProcess m = t.awaitAgreedMaster(Duration.ofSeconds(30));
+        if (m != old) {
+          return m;
+        }
+      } catch (IllegalStateException e) {
+        // Sentinels still disagree
+      }
+      TimeUnit.MILLISECONDS.sleep(10);
+    }
+    throw new IllegalStateException("no new master within 30 s");
+  }
+
+  static Thread promotionWatcher(RedisHaTopology t, List<RedisProcess> replicas, AtomicLong promotedAt) {
+    Thread watcher = new Thread(() -> {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (System.nanoTime() < deadline) {
+        List<Jedis> conns = new ArrayList<>();
+        try {
+          for (RedisProcess r : replicas) {
+            conns.add(t.connect(r));
+          }
+          while (System.nanoTime() < deadline) {
+            for (Jedis j : conns) {
+              if ("master".equals(String.valueOf(j.role().get(0)))) {
+                promotedAt.set(System.nanoTime());
+                return;
+              }
+            }
+            LockSupport.parkNanos(1_000_000);
+          }
+        } catch (RuntimeException e) {
+          // Sentinel's failover kills client connections: reconnect
+        } finally {
+          conns.forEach(Jedis::close);
+        }
+      }
+    }, "bench-promotion-watcher");
+    watcher.setDaemon(true);
+    watcher.start();
+    return watcher;
+  }
+}

@@ -1,0 +1,112 @@
+package io.github.redismasterdiscovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.github.redismasterdiscovery.testkit.RedisHaExtension;
+import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import redis.clients.jedis.HostAndPort;
+
+/** Garbage and silence from peers: a clear state or WARN, never a hang, never a wrong master. */
+class BadInputIT {
+
+  @RegisterExtension
+  final RedisHaExtension ha = RedisHaExtension.create();
+
+  private MasterDiscovery.Builder labels(RedisHaTopology t) {
+    return MasterDiscovery.builder()
+        .kubernetesLabels(LabelPreset.BITNAMI)
+        .namespace(t.kubernetes().namespace())
+        .kubernetesClient(t.kubernetes().newClient());
+  }
+
+  @Test
+  void aSentinelAnsweringGarbageIsReportedAndIgnored() throws Exception {
+    RedisHaTopology t = ha.topology();
+    try (GarbageServer garbage = new GarbageServer(cmd -> cmd.get(0).equalsIgnoreCase("SENTINEL")
+            ? "*2\r\n$9\r\n127.0.0.1\r\n$8\r\nnotaport\r\n" : "+PONG\r\n");
+        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterSetName("mymaster").build()) {
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+      await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.DOWN);
+      assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail())
+          .contains(garbage.address().toString()).contains("unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME");
+    }
+  }
+
+  @Test
+  void somethingThatIsNotASentinelIsReportedAsSuch() throws Exception {
+    RedisHaTopology t = ha.topology();
+    try (GarbageServer garbage = new GarbageServer(cmd -> "+PONG\r\n").garbageHandshake();
+        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterSetName("mymaster").build()) {
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+      await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.DOWN);
+      assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail())
+          .contains(garbage.address().toString()).contains("cannot be read as a Sentinel's").contains("is this address a Sentinel?");
+    }
+  }
+
+  @Test
+  void aSentinelThatNeverAnswersDoesNotHangAnything() throws Exception {
+    RedisHaTopology t = ha.topology();
+    try (GarbageServer silent = new GarbageServer(cmd -> null);
+        MasterDiscovery d = labels(t).sentinels(List.of(silent.address())).masterSetName("mymaster").build()) {
+      long start = System.nanoTime();
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+      await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.DOWN);
+      assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail()).contains("timed out");
+    }
+  }
+
+  @Test
+  void aLabeledNodeAnsweringGarbageToRoleIsNeverChosen() throws Exception {
+    RedisHaTopology t = ha.topology();
+    try (GarbageServer liar = new GarbageServer(cmd -> cmd.get(0).equalsIgnoreCase("ROLE") ? "*1\r\n$6\r\nleader\r\n" : "+OK\r\n")) {
+      KubernetesClient k = t.kubernetes().newClient();
+      HostAndPort a = liar.address();
+      k.pods().inNamespace("redis").resource(new PodBuilder()
+          .withNewMetadata().withName("impostor").addToLabels("isMaster", "true").endMetadata()
+          .withNewSpec().addNewContainer().withName("redis").addNewPort().withName("redis").withContainerPort(a.getPort()).endPort().endContainer().endSpec()
+          .withNewStatus().withPodIP(a.getHost()).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build()).create();
+      try (MasterDiscovery d = labels(t).build()) {
+        assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+        assertThat(d.snapshot().conflict()).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void podsWithMalformedIpsOrPortsAreSkippedWithOneWarningEach() {
+    RedisHaTopology t = ha.topology();
+    KubernetesClient k = t.kubernetes().newClient();
+    for (String ip : List.of("999.1.1.1", "not-an-ip")) {
+      k.pods().inNamespace("redis").resource(new PodBuilder()
+          .withNewMetadata().withName("bad-" + ip.replace('.', '-')).addToLabels("isMaster", "true").endMetadata()
+          .withNewSpec().addNewContainer().withName("redis").addNewPort().withName("redis").withContainerPort(70000).endPort().endContainer().endSpec()
+          .withNewStatus().withPodIP(ip).addNewCondition().withType("Ready").withStatus("True").endCondition().endStatus().build()).create();
+    }
+    List<String> warnings = new ArrayList<>();
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs = new ch.qos.logback.core.read.ListAppender<>();
+    logs.start();
+    ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(KubernetesLabelSource.class)).addAppender(logs);
+    try (MasterDiscovery d = labels(t).build()) {
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
+      for (int i = 0; i < 20; i++) {
+        d.checkNow(); // many rounds: the warnings must not repeat
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> logs.list.size() >= 2);
+      logs.list.forEach(e -> warnings.add(e.getFormattedMessage()));
+    } finally {
+      ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(KubernetesLabelSource.class)).detachAppender(logs);
+    }
+    assertThat(warnings).filteredOn(w -> w.contains("malformed status.podIP")).hasSize(2)
+        .anySatisfy(w -> assertThat(w).contains("'999.1.1.1'")).anySatisfy(w -> assertThat(w).contains("'not-an-ip'"));
+  }
+}

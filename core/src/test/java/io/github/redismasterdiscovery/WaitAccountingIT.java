@@ -1,0 +1,93 @@
+package io.github.redismasterdiscovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.redismasterdiscovery.testkit.RedisHaExtension;
+import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import io.github.redismasterdiscovery.testkit.RedisProcess;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Acknowledged-write accounting across kill -9: every SET the caller saw succeed is looked up on the
+ * final master. Without WAIT, asynchronous replication may lose some (reported); with
+ * {@code waitForReplicas(1, ...)} none may be lost: Sentinel promotes the replica with the largest
+ * replication offset, which holds every write any replica acknowledged.
+ */
+class WaitAccountingIT {
+
+  @RegisterExtension
+  final RedisHaExtension ha = RedisHaExtension.create();
+
+  private static long[] killUnderWriters(RedisHaTopology t, RetryPolicy policy) throws Exception {
+    return faultUnderWriters(t, policy, false);
+  }
+
+  /** Returns {lost acknowledged writes, acknowledged writes, errors surfaced}. */
+  private static long[] faultUnderWriters(RedisHaTopology t, RetryPolicy policy, boolean graceful) throws Exception {
+    WriteLog log = new WriteLog();
+    try (MasterDiscovery d = FailoverJedisPoolIT.discovery(t, (a, b) -> { });
+        FailoverJedisPool pool = new FailoverJedisPool(d, FailoverJedisPoolIT.poolConfig(), t.clientConfig(), policy)) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      FailoverJedisPoolIT.Writers writers = new FailoverJedisPoolIT.Writers(4, key -> {
+        log.attempts.incrementAndGet();
+        long start = System.nanoTime();
+        try {
+          pool.execute(j -> j.set(key, "v"));
+          log.acks.add(new WriteLog.Ack(key, start, System.nanoTime(), null));
+        } catch (RuntimeException e) {
+          log.errors.add(e.getClass().getSimpleName());
+        }
+      });
+      await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 500);
+      RedisProcess old = t.master();
+      if (graceful) {
+        t.failover();
+      } else {
+        old.kill();
+      }
+      RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
+      int before = log.acks.size();
+      await().atMost(Duration.ofSeconds(15)).until(() -> log.acks.size() > before + 500);
+      writers.stopAndJoin();
+      if (graceful) {
+        // the old master keeps its stale writes until Sentinel demotes it (10 s INFO poll)
+        await().atMost(Duration.ofSeconds(20)).until(() -> t.role(old).equals("slave"));
+      }
+      List<WriteLog.Ack> all = List.copyOf(log.acks);
+      return new long[] {WriteLog.missing(t, next, all).size(), all.size(), log.errors.size()};
+    }
+  }
+
+  @Test
+  void withoutWaitAsyncReplicationMayLoseAcknowledgedWrites() throws Exception {
+    long[] r = killUnderWriters(ha.topology(), RetryPolicy.defaults());
+    System.out.printf("kill -9, no WAIT: %d of %d acknowledged writes lost to asynchronous replication, %d errors surfaced%n", r[0], r[1], r[2]);
+    assertThat(r[1]).isGreaterThan(1000);
+  }
+
+  @Test
+  void gracefulFailoverLosesAcknowledgedWritesWithoutWaitAndNoneWithWaitForAllReplicas() throws Exception {
+    long[] without = faultUnderWriters(ha.topology(), RetryPolicy.defaults(), true);
+    System.out.printf("SENTINEL FAILOVER, no WAIT: %d of %d acknowledged writes lost (the old master's window), %d errors surfaced%n",
+        without[0], without[1], without[2]);
+    try (RedisHaTopology second = RedisHaTopology.builder().start()) {
+      long[] with = faultUnderWriters(second, RetryPolicy.builder().waitForReplicas(2, Duration.ofMillis(500)).build(), true);
+      System.out.printf("SENTINEL FAILOVER, WAIT 2: %d of %d acknowledged writes lost, %d errors surfaced (writes WAIT could not confirm)%n",
+          with[0], with[1], with[2]);
+      assertThat(with[0]).as("acknowledged writes lost with WAIT 2").isZero();
+      assertThat(with[1]).isGreaterThan(1000);
+    }
+  }
+
+  @Test
+  void withWaitForOneReplicaNoAcknowledgedWriteIsLost() throws Exception {
+    long[] r = killUnderWriters(ha.topology(), RetryPolicy.builder().waitForReplicas(1, Duration.ofMillis(500)).build());
+    System.out.printf("kill -9, WAIT 1: %d of %d acknowledged writes lost, %d errors surfaced%n", r[0], r[1], r[2]);
+    assertThat(r[0]).as("acknowledged writes lost with WAIT 1").isZero();
+    assertThat(r[1]).isGreaterThan(1000);
+  }
+}
