@@ -21,10 +21,7 @@ class BadInputIT {
   final RedisHaExtension ha = RedisHaExtension.create();
 
   private MasterDiscovery.Builder labels(RedisHaTopology t) {
-    return MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient());
+    return TestDiscoveries.labels(t);
   }
 
   @Test

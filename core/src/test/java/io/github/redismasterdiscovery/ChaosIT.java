@@ -51,12 +51,7 @@ class ChaosIT {
     long maxGapMillis;
     HostAndPort finalMaster;
     ChangeRecorder changes = new ChangeRecorder();
-    try (MasterDiscovery d = MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient())
-        .sentinels(t.sentinelAddresses())
-        .masterSetName(t.masterName())
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t)
         .redisClientConfig(client)
         .listener(changes)
         .build()) {

@@ -28,12 +28,7 @@ class FailoverJedisPoolIT {
   final RedisHaExtension ha = RedisHaExtension.create(b -> b.labelLag(Duration.ofSeconds(1)));
 
   static MasterDiscovery discovery(RedisHaTopology t, MasterListener listener) {
-    return MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient())
-        .sentinels(t.sentinelAddresses())
-        .masterSetName(t.masterName())
+    return TestDiscoveries.labelsAndSentinels(t)
         .redisClientConfig(t.clientConfig())
         .listener(listener)
         .build();

@@ -34,12 +34,7 @@ class MasterDiscoveryIT {
   }
 
   private MasterDiscovery.Builder labels(RedisHaTopology t) {
-    return MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .kubernetesSelector("app.kubernetes.io/instance=redis")
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient())
-        .listener(changes);
+    return TestDiscoveries.labels(t).kubernetesSelector("app.kubernetes.io/instance=redis").listener(changes);
   }
 
   private MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t) {

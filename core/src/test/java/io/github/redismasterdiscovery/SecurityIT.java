@@ -59,12 +59,7 @@ class SecurityIT {
   }
 
   private MasterDiscovery.Builder discovery(RedisHaTopology t, String redisPassword, String sentinelPassword) {
-    return MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient())
-        .sentinels(t.sentinelAddresses())
-        .masterSetName(t.masterName())
+    return TestDiscoveries.labelsAndSentinels(t)
         .redisClientConfig(auth(redisPassword))
         .sentinelClientConfig(auth(sentinelPassword));
   }

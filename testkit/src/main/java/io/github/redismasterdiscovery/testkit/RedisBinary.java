@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +60,39 @@ public final class RedisBinary {
       throw new IllegalStateException("interrupted while asking " + binary + " for its version", e);
     }
   }
+
+  /**
+   * Whether the binary serves TLS (built with {@code BUILD_TLS}; Debian's is): starts one with a
+   * TLS-only port and sees if it accepts connections.
+   */
+  public static synchronized boolean supportsTls() {
+    if (tls == null) {
+      try {
+        Path dir = Files.createTempDirectory("rmd-tls-probe");
+        TlsMaterial material = TlsMaterial.generate(dir.resolve("tls"));
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+          port = s.getLocalPort();
+        }
+        List<String> config = new java.util.ArrayList<>(List.of("save \"\""));
+        config.addAll(material.serverConfig());
+        RedisProcess probe = new RedisProcess("tls-probe", new redis.clients.jedis.HostAndPort("127.0.0.1", port), dir.resolve("node"), false, config, true);
+        try {
+          probe.start();
+          tls = true;
+        } catch (IllegalStateException e) {
+          tls = false;
+        } finally {
+          probe.kill();
+        }
+      } catch (IOException e) {
+        tls = false;
+      }
+    }
+    return tls;
+  }
+
+  private static Boolean tls;
 
   private static Path find() {
     String configured = Optional.ofNullable(System.getProperty("redis.server")).orElse(System.getenv("REDIS_SERVER"));

@@ -58,6 +58,7 @@ public final class RedisHaTopology implements AutoCloseable {
   private KubernetesClient kubernetesClient;
   private MasterLabelUpdater labels;
   private final long startMillis;
+  private final TlsMaterial tls;
 
   private RedisHaTopology(Builder config) {
     this.config = config;
@@ -66,6 +67,7 @@ public final class RedisHaTopology implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a directory for the topology", e);
     }
+    this.tls = config.tls ? TlsMaterial.generate(dir.resolve("tls")) : null;
     long t0 = System.nanoTime();
     try {
       startAll();
@@ -116,6 +118,14 @@ public final class RedisHaTopology implements AutoCloseable {
     return startMillis;
   }
 
+  /** The TLS material when built with {@code tls(true)}: for clients, {@link TlsMaterial#socketFactory()}. */
+  public TlsMaterial tls() {
+    if (tls == null) {
+      throw new IllegalStateException("this topology was built without tls(true)");
+    }
+    return tls;
+  }
+
   /** The Redis password, or null when none is set. Never logged. */
   public String password() {
     return config.password;
@@ -124,6 +134,8 @@ public final class RedisHaTopology implements AutoCloseable {
   /** A client configuration for the data nodes (password included) with short timeouts. */
   public JedisClientConfig clientConfig() {
     return DefaultJedisClientConfig.builder()
+        .ssl(tls != null)
+        .sslSocketFactory(tls == null ? null : tls.socketFactory())
         .password(config.password)
         .connectionTimeoutMillis(1_000)
         .socketTimeoutMillis(2_000)
@@ -134,6 +146,8 @@ public final class RedisHaTopology implements AutoCloseable {
   /** A client configuration for the Sentinels (their own password, if set). */
   public JedisClientConfig sentinelClientConfig() {
     return DefaultJedisClientConfig.builder()
+        .ssl(tls != null)
+        .sslSocketFactory(tls == null ? null : tls.socketFactory())
         .password(config.sentinelPassword)
         .connectionTimeoutMillis(1_000)
         .socketTimeoutMillis(2_000)
@@ -330,7 +344,8 @@ public final class RedisHaTopology implements AutoCloseable {
     }
     HostAndPort master = nodeAddresses.get(0);
     for (int i = 0; i <= config.replicas; i++) {
-      nodes.add(new RedisProcess("node-" + i, nodeAddresses.get(i), dir.resolve("node-" + i), false, nodeConfig(nodeAddresses.get(i), i == 0 ? null : master)));
+      nodes.add(new RedisProcess("node-" + i, nodeAddresses.get(i), dir.resolve("node-" + i), false,
+          nodeConfig(nodeAddresses.get(i), i == 0 ? null : master), tls != null));
     }
     List<HostAndPort> sentinelAddresses = new ArrayList<>();
     List<String> ids = new ArrayList<>();
@@ -342,7 +357,7 @@ public final class RedisHaTopology implements AutoCloseable {
     }
     for (int i = 0; i < config.sentinels; i++) {
       sentinels.add(new RedisProcess("sentinel-" + i, sentinelAddresses.get(i), dir.resolve("sentinel-" + i), true,
-          sentinelConfig(sentinelAddresses.get(i), ids.get(i), master, nodeAddresses, sentinelAddresses, ids)));
+          sentinelConfig(sentinelAddresses.get(i), ids.get(i), master, nodeAddresses, sentinelAddresses, ids), tls != null));
     }
     CompletableFuture<Void> api = config.kubernetes
         ? CompletableFuture.runAsync(() -> kubernetes = new KubernetesApi(config.namespace))
@@ -385,6 +400,9 @@ public final class RedisHaTopology implements AutoCloseable {
     if (master != null) {
       lines.add("replicaof " + master.getHost() + " " + master.getPort());
     }
+    if (tls != null) {
+      lines.addAll(tls.serverConfig());
+    }
     lines.addAll(config.extraNodeConfig);
     return lines;
   }
@@ -416,6 +434,9 @@ public final class RedisHaTopology implements AutoCloseable {
       if (!sentinelAddresses.get(j).equals(self)) {
         lines.add("sentinel known-sentinel " + name + " " + sentinelAddresses.get(j).getHost() + " " + sentinelAddresses.get(j).getPort() + " " + ids.get(j));
       }
+    }
+    if (tls != null) {
+      lines.addAll(tls.serverConfig());
     }
     lines.addAll(config.extraSentinelConfig);
     return lines;
@@ -566,6 +587,7 @@ public final class RedisHaTopology implements AutoCloseable {
     private String password;
     private String sentinelPassword;
     private boolean kubernetes = true;
+    private boolean tls;
     private String namespace = "redis";
     private String release = "redis";
     private String labelKey = "isMaster";
@@ -621,6 +643,16 @@ public final class RedisHaTopology implements AutoCloseable {
     /** A {@code requirepass} for the Sentinels themselves. */
     public Builder sentinelPassword(String sentinelPassword) {
       this.sentinelPassword = requireText(sentinelPassword, "sentinelPassword");
+      return this;
+    }
+
+    /**
+     * Serves every node and Sentinel with TLS only (certificates generated for the run; replication and
+     * Sentinel links over TLS too); {@link RedisHaTopology#clientConfig()} then uses TLS. Needs a
+     * {@code redis-server} built with TLS (Debian's is).
+     */
+    public Builder tls(boolean tls) {
+      this.tls = tls;
       return this;
     }
 

@@ -35,13 +35,23 @@ public final class RedisProcess {
   private boolean frozen;
 
   RedisProcess(String name, HostAndPort address, Path dir, boolean sentinel, List<String> config) {
+    this(name, address, dir, sentinel, config, false);
+  }
+
+  /** With {@code tls}, the process listens with TLS only, on its port. */
+  RedisProcess(String name, HostAndPort address, Path dir, boolean sentinel, List<String> config, boolean tls) {
     this.name = name;
     this.address = address;
     this.dir = dir;
     this.sentinel = sentinel;
     List<String> lines = new ArrayList<>();
     lines.add("bind " + address.getHost());
-    lines.add("port " + address.getPort());
+    if (tls) {
+      lines.add("port 0");
+      lines.add("tls-port " + address.getPort());
+    } else {
+      lines.add("port " + address.getPort());
+    }
     lines.add("dir " + dir);
     lines.add("daemonize no");
     lines.add("logfile " + logFile());
