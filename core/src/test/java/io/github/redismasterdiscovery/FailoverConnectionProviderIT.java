@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
@@ -49,14 +50,13 @@ class FailoverConnectionProviderIT {
       await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 200);
 
       AtomicLong demotedAt = new AtomicLong();
-      AtomicLong promotedAt = new AtomicLong();
       Thread demotion = demotionWatcher(t, old, demotedAt);
-      Thread promotion = MasterDiscoveryIT.promotionWatcher(t, t.replicasOf(old), promotedAt);
+      PromotionWatch promotion = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(20));
       t.failover();
       RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
       ChangeRecorder.Change switched = changes.nextTo(next.address(), 15);
       demotion.join(20_000);
-      promotion.join(20_000);
+      long promotedAt = promotion.promotedAtNanos(Duration.ofSeconds(20));
       int before = log.acks.size();
       await().atMost(Duration.ofSeconds(10)).until(() -> log.acks.size() > before + 500);
       writers.stopAndJoin();
@@ -71,7 +71,7 @@ class FailoverConnectionProviderIT {
       System.out.printf("SENTINEL FAILOVER with the retrying executor, 8 writers: %d errors of %d calls; our switch %d ms after the "
               + "promotion, old master demoted by Sentinel %d ms after our switch; %d of %d acknowledged writes missing on the new "
               + "master (accepted by the old master after the promotion: Redis' failover window); stats %s%n",
-          log.errors.size(), log.attempts.get(), (switched.atNanos() - promotedAt.get()) / 1_000_000,
+          log.errors.size(), log.attempts.get(), (switched.atNanos() - promotedAt) / 1_000_000,
           (demotedAt.get() - switched.atNanos()) / 1_000_000, WriteLog.missing(t, next, all).size(), all.size(), provider.failoverStats());
     }
   }

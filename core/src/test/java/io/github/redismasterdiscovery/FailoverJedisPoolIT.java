@@ -4,15 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -92,13 +91,12 @@ class FailoverJedisPoolIT {
         }
       });
       await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 200);
-      AtomicLong promotedAt = new AtomicLong();
-      Thread watcher = MasterDiscoveryIT.promotionWatcher(t, t.replicasOf(old), promotedAt);
+      PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(15));
       long killedAt = System.nanoTime();
       old.kill();
       RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
       ChangeRecorder.Change switched = changes.nextTo(next.address(), 15);
-      watcher.join(15_000);
+      long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(15));
       int before = log.ackedAfter(switched.atNanos()).size();
       await().atMost(Duration.ofSeconds(10)).until(() -> log.ackedAfter(switched.atNanos()).size() > before + 500);
       writers.stopAndJoin();
@@ -116,7 +114,7 @@ class FailoverJedisPoolIT {
       beforeKill.removeAll(afterKill);
       System.out.printf("kill -9 with 8 writers: first write on the new master %d ms after promotion, %d ms after kill; "
               + "%d errors surfaced of %d calls; %d of %d writes acknowledged before the kill lost to async replication; stats %s%n",
-          (firstOnNew - promotedAt.get()) / 1_000_000, (firstOnNew - killedAt) / 1_000_000, log.errors.size(), log.attempts.get(),
+          (firstOnNew - promotedAt) / 1_000_000, (firstOnNew - killedAt) / 1_000_000, log.errors.size(), log.attempts.get(),
           WriteLog.missing(t, next, beforeKill).size(), beforeKill.size(), pool.failoverStats());
     }
   }

@@ -4,20 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import redis.clients.jedis.HostAndPort;
-import redis.clients.jedis.Jedis;
 
 /** Discovery against a real topology: every row of the "must show" list. */
 class MasterDiscoveryIT {
@@ -69,19 +67,18 @@ class MasterDiscoveryIT {
     assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(old.address());
     changes.next(5);
 
-    AtomicLong promotedAt = new AtomicLong();
-    Thread watcher = promotionWatcher(t, t.replicasOf(old), promotedAt);
+    PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(15));
     long killedAt = System.nanoTime();
     old.kill();
     RedisProcess next = awaitNewMaster(t, old);
     ChangeRecorder.Change change = changes.nextTo(next.address(), 15);
-    watcher.join(15_000);
+    long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(15));
 
     assertThat(change.master()).isEqualTo(next.address());
     assertThat(change.current().source()).hasValueSatisfying(s -> assertThat(s).isIn(SourceKind.SENTINEL, SourceKind.NODE_PROBE));
     assertThat(t.labels().appliedMaster()).as("labels still lag at the switch").isEqualTo(old.address());
     System.out.printf("kill -9 -> switch: %d ms after kill, %d ms after promotion, source %s%n",
-        (change.atNanos() - killedAt) / 1_000_000, (change.atNanos() - promotedAt.get()) / 1_000_000, change.current().source().get());
+        (change.atNanos() - killedAt) / 1_000_000, (change.atNanos() - promotedAt) / 1_000_000, change.current().source().get());
   }
 
   @Test
@@ -286,34 +283,6 @@ class MasterDiscoveryIT {
 
   static RedisProcess awaitNewMaster(RedisHaTopology t, RedisProcess old) {
     return await().atMost(Duration.ofSeconds(20)).until(() -> t.awaitAgreedMaster(Duration.ofSeconds(20)), m -> m != old);
-  }
-
-  /** Polls ROLE on the replicas every millisecond and records when one first answers master. */
-  static Thread promotionWatcher(RedisHaTopology t, List<RedisProcess> replicas, AtomicLong promotedAt) {
-    Thread watcher = new Thread(() -> {
-      long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-      while (System.nanoTime() < deadline) {
-        // Sentinel's failover kills client connections (CLIENT KILL TYPE normal): reconnect on error.
-        List<Jedis> conns = replicas.stream().map(t::connect).collect(Collectors.toList());
-        try {
-          while (System.nanoTime() < deadline) {
-            for (Jedis j : conns) {
-              if ("master".equals(String.valueOf(j.role().get(0)))) {
-                promotedAt.set(System.nanoTime());
-                return;
-              }
-            }
-            LockSupport.parkNanos(1_000_000);
-          }
-        } catch (RuntimeException e) {
-          // reconnect
-        } finally {
-          conns.forEach(Jedis::close);
-        }
-      }
-    }, "promotion-watcher");
-    watcher.start();
-    return watcher;
   }
 
   /** Remembers a snapshot's verification time, to wait for the next ROLE check. */

@@ -1,5 +1,6 @@
 package io.github.redismasterdiscovery.bench;
 
+import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
@@ -10,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import redis.clients.jedis.HostAndPort;
@@ -85,12 +85,12 @@ final class FailoverRecovery {
     }, "bench-writer");
     writer.setDaemon(true);
     writer.start();
-    AtomicLong promotedAt = new AtomicLong();
     RedisProcess next;
     long faultAt;
+    PromotionWatch watch;
     try {
       TimeUnit.MILLISECONDS.sleep(300);
-      Thread watcher = promotionWatcher(t, replicas, promotedAt);
+      watch = PromotionWatch.start(t, replicas, Duration.ofSeconds(20));
       countErrors.set(true);
       faultAt = System.nanoTime();
       if (fault.equals("kill -9")) {
@@ -103,18 +103,15 @@ final class FailoverRecovery {
       while (acks.stream().filter(a -> a.node().equals(next.address())).count() < 50 && System.nanoTime() < deadline) {
         TimeUnit.MILLISECONDS.sleep(10);
       }
-      watcher.join(20_000);
     } finally {
       stop.set(true);
       writer.join(10_000);
     }
-    if (promotedAt.get() == 0) {
-      throw new IllegalStateException("the promotion was not observed");
-    }
+    long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
     long firstOnNew = acks.stream().filter(a -> a.node().equals(next.address())).mapToLong(Ack::atNanos).min().orElse(Long.MAX_VALUE);
-    long lostWindow = acks.stream().filter(a -> a.node().equals(old.address()) && a.atNanos() > promotedAt.get()).count();
+    long lostWindow = acks.stream().filter(a -> a.node().equals(old.address()) && a.atNanos() > promotedAt).count();
     return new double[] {
-        (firstOnNew - promotedAt.get()) / 1e6,
+        (firstOnNew - promotedAt) / 1e6,
         (firstOnNew - faultAt) / 1e6,
         errors.sum(),
         lostWindow};
@@ -157,35 +154,5 @@ final class FailoverRecovery {
       TimeUnit.MILLISECONDS.sleep(10);
     }
     throw new IllegalStateException("no new master within 30 s");
-  }
-
-  static Thread promotionWatcher(RedisHaTopology t, List<RedisProcess> replicas, AtomicLong promotedAt) {
-    Thread watcher = new Thread(() -> {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (System.nanoTime() < deadline) {
-        List<Jedis> conns = new ArrayList<>();
-        try {
-          for (RedisProcess r : replicas) {
-            conns.add(t.connect(r));
-          }
-          while (System.nanoTime() < deadline) {
-            for (Jedis j : conns) {
-              if ("master".equals(String.valueOf(j.role().get(0)))) {
-                promotedAt.set(System.nanoTime());
-                return;
-              }
-            }
-            LockSupport.parkNanos(1_000_000);
-          }
-        } catch (RuntimeException e) {
-          // Sentinel's failover kills client connections: reconnect
-        } finally {
-          conns.forEach(Jedis::close);
-        }
-      }
-    }, "bench-promotion-watcher");
-    watcher.setDaemon(true);
-    watcher.start();
-    return watcher;
   }
 }
