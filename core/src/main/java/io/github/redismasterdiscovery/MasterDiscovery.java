@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -80,7 +79,6 @@ public final class MasterDiscovery implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MasterDiscovery.class);
 
   private final Settings settings;
-  private final Clock clock;
   private final boolean sharedDefaultClient;
   private final ScheduledExecutorService loop;
   private final ExecutorService io;
@@ -106,11 +104,10 @@ public final class MasterDiscovery implements AutoCloseable {
 
   private MasterDiscovery(Builder b, Settings settings) {
     this.settings = settings;
-    this.clock = b.clock;
     this.loop = Executors.newSingleThreadScheduledExecutor(Threads.named("rmd-discovery"));
     this.io = Executors.newCachedThreadPool(Threads.named("rmd-discovery-io"));
     this.notifier = Executors.newSingleThreadExecutor(Threads.named("rmd-discovery-listener"));
-    this.probe = b.probe != null ? b.probe : new JedisRoleProbe(settings.redisConfig, settings.probeTimeout, io);
+    this.probe = new JedisRoleProbe(settings.redisConfig, settings.probeTimeout, io);
     this.knownNodes = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(30)).maximumSize(64).build();
     this.listeners.addAll(b.listeners);
     Runnable onChange = this::checkNow;
@@ -143,7 +140,7 @@ public final class MasterDiscovery implements AutoCloseable {
       shutdownExecutors();
       throw e;
     }
-    Instant now = clock.instant();
+    Instant now = Instant.now();
     for (Source s : sources) {
       states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
     }
@@ -312,7 +309,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
   /** One round; returns the nanoseconds until the next one. */
   private long round(long nowNanos) {
-    Instant now = clock.instant();
+    Instant now = Instant.now();
     updateSourceStates(now);
     if (sentinel != null && nowNanos - lastSentinelRefreshNanos >= settings.sentinelRefresh.toNanos()) {
       lastSentinelRefreshNanos = nowNanos;
@@ -518,8 +515,6 @@ public final class MasterDiscovery implements AutoCloseable {
     private Duration probeInterval = Duration.ofMillis(100);
     private Duration probeTimeout = Duration.ofMillis(500);
     private final List<MasterListener> listeners = new ArrayList<>();
-    private Clock clock = Clock.systemUTC();
-    private RoleProbe probe;
 
     private Builder() {}
 
@@ -722,16 +717,6 @@ public final class MasterDiscovery implements AutoCloseable {
     /** Adds a listener for master changes (see {@link MasterListener}). */
     public Builder listener(MasterListener listener) {
       listeners.add(Objects.requireNonNull(listener, "listener"));
-      return this;
-    }
-
-    Builder clock(Clock clock) {
-      this.clock = Objects.requireNonNull(clock);
-      return this;
-    }
-
-    Builder probe(RoleProbe probe) {
-      this.probe = probe;
       return this;
     }
 
