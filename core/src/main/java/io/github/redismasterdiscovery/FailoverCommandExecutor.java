@@ -46,7 +46,7 @@ public final class FailoverCommandExecutor implements CommandExecutor {
       } catch (JedisConnectionException e) {
         throw new Retrier.AttemptFailed(Retrier.Failure.NOT_EXECUTED, e);
       }
-      try (connection) {
+      try (connection) { // a connection that got READONLY is already marked broken, so close() destroys it
         try {
           connection.sendCommand(args);
         } catch (JedisConnectionException e) {
@@ -72,9 +72,6 @@ public final class FailoverCommandExecutor implements CommandExecutor {
         }
         return result;
       } catch (JedisDataException | JedisConnectionException e) {
-        if (e instanceof JedisDataException && Retrier.isReadOnly((JedisDataException) e)) {
-          connection.setBroken(); // a replica: never pool this connection again
-        }
         throw Retrier.inFlight(e);
       }
     });

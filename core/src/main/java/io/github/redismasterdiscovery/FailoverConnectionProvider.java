@@ -27,25 +27,26 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
 
   /** A provider with default pool settings and the discovery's Redis client configuration. */
   public FailoverConnectionProvider(MasterDiscovery discovery) {
-    this(discovery, new GenericObjectPoolConfig<>(), Objects.requireNonNull(discovery, "discovery").redisClientConfig());
+    this(discovery, new GenericObjectPoolConfig<>(), Objects.requireNonNull(discovery, "discovery").clientConfig());
   }
 
   /** A provider with these pool settings and client configuration (user, password, TLS, timeouts, database). */
   public FailoverConnectionProvider(MasterDiscovery discovery, GenericObjectPoolConfig<Connection> poolConfig, JedisClientConfig clientConfig) {
     this.following = new MasterFollowingPool<>(Objects.requireNonNull(discovery, "discovery"), Objects.requireNonNull(clientConfig, "clientConfig"),
-        new ConnectionKind(), MasterFollowingPool.noMasterWait(Objects.requireNonNull(poolConfig, "poolConfig")));
-    this.pool = new FollowingConnectionPool(following, poolConfig);
+        new ConnectionKind());
+    this.pool = new FollowingConnectionPool(following, Objects.requireNonNull(poolConfig, "poolConfig"));
     following.attach(pool);
   }
 
   /**
-   * A connection to the verified master; {@code close()} returns it.
+   * A connection to the verified master; {@code close()} returns it. Waits at most the pool's
+   * {@code maxWait} (10 s when that is infinite) in all.
    *
-   * @throws MasterUnavailableException when no master is verified within the pool's maxWait
+   * @throws MasterUnavailableException when no master is verified within that time
    */
   @Override
   public Connection getConnection() {
-    return following.borrow(pool::getResource);
+    return pool.getResource();
   }
 
   @Override
@@ -106,24 +107,18 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
     }
 
     @Override
-    public void returnBrokenResource(Connection resource) {
-      following.broken(); // the master may be gone: re-verify now
-      super.returnBrokenResource(resource);
+    public Connection getResource() {
+      Connection connection = following.borrow(this::borrowObject);
+      connection.setHandlingPool(this);
+      return connection;
     }
   }
 
   /** Opens, checks and closes raw connections. */
   private static final class ConnectionKind implements MasterFollowingPool.Kind<Connection> {
     @Override
-    public Connection open(HostAndPort master, JedisClientConfig config) {
-      Connection c = new Connection(master, config);
-      try {
-        c.connect();
-        return c;
-      } catch (RuntimeException e) {
-        close(c);
-        throw e;
-      }
+    public Connection open(HostAndPort master, JedisClientConfig config, Runnable onDemoted) {
+      return new FollowingConnection(master, config, onDemoted);
     }
 
     @Override
@@ -134,6 +129,11 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
     @Override
     public boolean ping(Connection connection) {
       return connection.isConnected() && !connection.isBroken() && connection.ping();
+    }
+
+    @Override
+    public boolean isBroken(Connection connection) {
+      return connection.isBroken();
     }
 
     @Override

@@ -3,12 +3,16 @@ package io.github.redismasterdiscovery;
 import java.util.Objects;
 import java.util.function.Function;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * A drop-in {@link JedisPool} whose connections always go to the master a {@link MasterDiscovery}
@@ -26,14 +30,43 @@ import redis.clients.jedis.exceptions.JedisDataException;
  *   <li>On a master change idle connections are cleared at once; a connection borrowed before
  *       the change is destroyed when returned, never pooled again.
  *   <li>{@link #getResource()} never hands out a connection opened for an earlier master.
- *   <li>While there is no master it waits up to the pool's {@code maxWait} (10 s when that is
- *       infinite) for one, then throws {@link MasterUnavailableException} naming every source's state.
+ *   <li>A connection whose node answered {@code READONLY} (a demoted master) or broke counts as
+ *       broken from that moment: {@code close()} destroys it, and the discovery re-checks at once;
+ *       borrowers wait for that verdict rather than reconnect to the same node.
+ *   <li>While there is no master {@link #getResource()} waits up to the pool's {@code maxWait} (10 s
+ *       when that is infinite) for one, then throws {@link MasterUnavailableException} naming every
+ *       source's state.
  *   <li>{@link #execute(Function)} retries what failed in a failover, as {@link RetryPolicy} says.
  * </ul>
  *
- * <p>The discovery is shared, not owned: closing the pool does not close it.
+ * <h2>Where it differs from {@code JedisPool}</h2>
+ * Every other public method inherited from {@code JedisPool}, {@code Pool} and
+ * {@code GenericObjectPool} (settings, statistics, {@code returnResource}, {@code clear},
+ * {@code evict}, {@code invalidateObject}, ...) behaves as in {@code JedisPool}
+ * ({@code FailoverJedisPoolTest} walks them all).
+ * <ul>
+ *   <li>{@link #getResource()}: one deadline for everything it waits for, as above. With
+ *       {@code maxWait} infinite, an exhausted pool also waits at most 10 s.
+ *   <li>{@code addObject}, {@code addObjects}, {@code preparePool} and the {@code minIdle} top-up
+ *       open connections only while a master is verified, and otherwise fail at once with
+ *       {@link MasterUnavailableException}: creating a connection never waits, so commons-pool2's
+ *       evictor thread, shared by every pool in the JVM, is never held up.
+ *   <li>{@code borrowObject(..)}: commons-pool2's raw borrow, as in {@code JedisPool} (the
+ *       connection is not tied to the pool; give it back with {@code returnObject}); it does not
+ *       wait for a master.
+ *   <li>{@link #close()} and {@link #destroy()} also stop following the discovery.
+ *   <li>{@code getFactory()} is the library's; on Jedis 8 a configuration that asks for protocol
+ *       negotiation speaks RESP2, as Jedis 8's {@code JedisPool} does (one WARN per pool, not per
+ *       connection); RESP3 needs Jedis 8 ({@link FailoverConnectionProvider} with a {@code RedisClient}
+ *       otherwise).
+ * </ul>
+ *
+ * <p>The discovery is shared, not owned: closing the pool does not close it. Close pools first,
+ * then the discovery.
  */
 public class FailoverJedisPool extends JedisPool {
+
+  private static final Logger log = LoggerFactory.getLogger(FailoverJedisPool.class);
 
   private final MasterFollowingPool<Jedis> following;
   private final Retrier retrier;
@@ -45,7 +78,7 @@ public class FailoverJedisPool extends JedisPool {
 
   /** A pool with these pool settings and the discovery's Redis client configuration. */
   public FailoverJedisPool(MasterDiscovery discovery, GenericObjectPoolConfig<Jedis> poolConfig) {
-    this(discovery, poolConfig, Objects.requireNonNull(discovery, "discovery").redisClientConfig());
+    this(discovery, poolConfig, Objects.requireNonNull(discovery, "discovery").clientConfig());
   }
 
   /** A pool with these pool settings and this client configuration (user, password, TLS, timeouts, client name, database). */
@@ -56,9 +89,8 @@ public class FailoverJedisPool extends JedisPool {
   /** As above, with the retry policy used by {@link #execute(Function)}. */
   public FailoverJedisPool(MasterDiscovery discovery, GenericObjectPoolConfig<Jedis> poolConfig, JedisClientConfig clientConfig,
       RetryPolicy retryPolicy) {
-    this(new MasterFollowingPool<>(Objects.requireNonNull(discovery, "discovery"), Objects.requireNonNull(clientConfig, "clientConfig"),
-        new JedisKind(), MasterFollowingPool.noMasterWait(Objects.requireNonNull(poolConfig, "poolConfig"))), poolConfig,
-        Objects.requireNonNull(retryPolicy, "retryPolicy"));
+    this(new MasterFollowingPool<>(Objects.requireNonNull(discovery, "discovery"), JedisKind.check(clientConfig), new JedisKind()),
+        Objects.requireNonNull(poolConfig, "poolConfig"), Objects.requireNonNull(retryPolicy, "retryPolicy"));
   }
 
   private FailoverJedisPool(MasterFollowingPool<Jedis> following, GenericObjectPoolConfig<Jedis> poolConfig, RetryPolicy policy) {
@@ -69,13 +101,18 @@ public class FailoverJedisPool extends JedisPool {
   }
 
   /**
-   * A connection to the verified master.
+   * A connection to the verified master. Waits at most the pool's {@code maxWait} (10 s when that
+   * is infinite) in all: for a master, for an idle connection, and for one retry when the master
+   * refused to connect.
    *
-   * @throws MasterUnavailableException when no master is verified within the pool's maxWait
+   * @throws MasterUnavailableException when no master is verified within that time
+   * @throws JedisException as {@code JedisPool} does when the pool is exhausted or closed
    */
   @Override
   public Jedis getResource() {
-    return following.borrow(super::getResource);
+    Jedis jedis = following.borrow(this::borrowObject);
+    ((FollowingJedis) jedis).lentBy(this);
+    return jedis;
   }
 
   /**
@@ -105,7 +142,7 @@ public class FailoverJedisPool extends JedisPool {
       } catch (JedisConnectionException e) {
         throw new Retrier.AttemptFailed(Retrier.Failure.NOT_EXECUTED, e);
       }
-      try (jedis) {
+      try (jedis) { // a connection that got READONLY is already marked broken, so close() destroys it
         T result = command.apply(jedis);
         if (policy.waitReplicas() > 0) {
           long acked = jedis.waitReplicas(policy.waitReplicas(), policy.waitTimeout().toMillis());
@@ -115,20 +152,10 @@ public class FailoverJedisPool extends JedisPool {
         }
         return result;
       } catch (JedisDataException | JedisConnectionException e) {
-        if (e instanceof JedisDataException && Retrier.isReadOnly((JedisDataException) e)) {
-          jedis.getConnection().setBroken(); // a replica: never pool this connection again
-        }
         RuntimeException classified = Retrier.inFlight(e);
         throw idempotent ? Retrier.asNotExecuted(classified) : classified;
       }
     });
-  }
-
-  /** Destroys a broken connection and has the discovery re-verify the master at once. */
-  @Override
-  public void returnBrokenResource(Jedis resource) {
-    following.broken();
-    super.returnBrokenResource(resource);
   }
 
   /** Failovers followed, stale connections discarded, time of the last switch. */
@@ -141,11 +168,14 @@ public class FailoverJedisPool extends JedisPool {
     return following.discovery();
   }
 
-  /** Closes the pool's connections and stops following the discovery (which stays open). */
+  /**
+   * Closes the pool's connections and stops following the discovery (which stays open). Also what
+   * {@link #close()} does, as in {@code JedisPool}.
+   */
   @Override
-  public void close() {
+  public void destroy() {
     following.detach();
-    super.close();
+    super.destroy();
   }
 
   @Override
@@ -154,18 +184,45 @@ public class FailoverJedisPool extends JedisPool {
         + ", active=" + getNumActive() + ", idle=" + getNumIdle() + ", " + failoverStats() + "}";
   }
 
+  /** A pooled Jedis over a {@link FollowingConnection}, which the pool lends like {@code JedisPool} does. */
+  private static final class FollowingJedis extends Jedis {
+    FollowingJedis(FollowingConnection connection) {
+      super(connection);
+    }
+
+    /** So that {@code close()} returns it to {@code pool}, as {@code JedisPool.getResource()} arranges. */
+    void lentBy(FailoverJedisPool pool) {
+      setDataSource(pool);
+    }
+  }
+
   /** Opens, checks and closes Jedis connections like Jedis' own factory. */
   private static final class JedisKind implements MasterFollowingPool.Kind<Jedis> {
-    @Override
-    public Jedis open(HostAndPort master, JedisClientConfig config) {
-      Jedis jedis = new Jedis(master, config);
-      try {
-        jedis.connect();
-        return jedis;
-      } catch (RuntimeException e) {
-        close(jedis);
-        throw e;
+    /**
+     * Jedis 7's {@code Jedis(Connection)} does not take the connection's protocol, so a RESP3
+     * connection would be read with RESP2 reply builders; Jedis 8's does.
+     */
+    private static final boolean CONNECTION_CARRIES_PROTOCOL = classExists("redis.clients.jedis.RedisClient");
+
+    /** The configuration as Jedis' {@code JedisPool} would use it, or an error naming the fix. */
+    static JedisClientConfig check(JedisClientConfig config) {
+      Objects.requireNonNull(config, "clientConfig");
+      if (config.getRedisProtocol() == RedisProtocol.RESP3 && !CONNECTION_CARRIES_PROTOCOL) {
+        throw new IllegalArgumentException("clientConfig asks for RESP3, which FailoverJedisPool supports only on Jedis 8: "
+            + "use Jedis 8, or FailoverConnectionProvider with a UnifiedJedis on Jedis 7");
       }
+      JedisClientConfig legacy = RedisConfigs.forLegacyJedis(config);
+      if (legacy != config) {
+        log.warn("clientConfig sets no protocol and asks Jedis to negotiate one, which the Jedis class cannot: like Jedis 8's JedisPool, "
+            + "FailoverJedisPool speaks RESP2 (set a protocol or autoNegotiateProtocol(false) to silence this; for RESP3 use "
+            + "FailoverConnectionProvider with a RedisClient)");
+      }
+      return legacy;
+    }
+
+    @Override
+    public Jedis open(HostAndPort master, JedisClientConfig config, Runnable onDemoted) {
+      return new FollowingJedis(new FollowingConnection(master, config, onDemoted));
     }
 
     @Override
@@ -185,11 +242,25 @@ public class FailoverJedisPool extends JedisPool {
     }
 
     @Override
+    public boolean isBroken(Jedis jedis) {
+      return jedis.isBroken();
+    }
+
+    @Override
     public void close(Jedis jedis) {
       try {
         jedis.disconnect();
       } catch (RuntimeException ignored) {
         // already broken
+      }
+    }
+
+    private static boolean classExists(String name) {
+      try {
+        Class.forName(name, false, Jedis.class.getClassLoader());
+        return true;
+      } catch (ClassNotFoundException e) {
+        return false;
       }
     }
   }

@@ -26,12 +26,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * Knows the current Redis master: watches pod labels, Sentinel and DNS at the same time, and
@@ -42,9 +44,9 @@ import redis.clients.jedis.JedisClientConfig;
  *     .kubernetesLabels(LabelPreset.BITNAMI)
  *     .kubernetesSelector("app.kubernetes.io/instance=my-redis")
  *     .sentinels("my-redis:26379")
- *     .masterSetName("mymaster")
+ *     .masterName("mymaster")
  *     .dnsName("my-redis-master", 6379)
- *     .redisClientConfig(DefaultJedisClientConfig.builder().password(secret).build())
+ *     .clientConfig(DefaultJedisClientConfig.builder().password(secret).build())
  *     .build()) {
  *   HostAndPort master = discovery.awaitMaster(Duration.ofSeconds(5));
  * }
@@ -95,6 +97,8 @@ public final class MasterDiscovery implements AutoCloseable {
 
   private volatile MasterSnapshot snapshot;
   private volatile long rounds;
+  private volatile long roundsStarted;
+  private final AtomicLong verdictDue = new AtomicLong();
   // Below: touched only by the loop thread.
   private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
   private ScheduledFuture<?> nextTick;
@@ -115,7 +119,7 @@ public final class MasterDiscovery implements AutoCloseable {
       if (b.sentinels.isEmpty()) {
         sentinel = null;
       } else {
-        sentinel = new SentinelSource(b.sentinels, b.masterSetName, settings.sentinelConfig, settings.probeTimeout, b.sentinelHeartbeat,
+        sentinel = new SentinelSource(b.sentinels, b.masterName, settings.sentinelConfig, settings.probeTimeout, b.sentinelHeartbeat,
             onChange, io, loop, warnings);
         sources.add(sentinel);
       }
@@ -167,7 +171,7 @@ public final class MasterDiscovery implements AutoCloseable {
    * The verified master, waiting up to {@code timeout} for one.
    *
    * @throws MasterUnavailableException when none is verified in time; the message names each source's state
-   * @throws IllegalStateException when this discovery is closed
+   * @throws JedisException when this discovery is closed (not retried by pools or executors)
    */
   public HostAndPort awaitMaster(Duration timeout) {
     requireNonNegative(timeout, "timeout");
@@ -175,7 +179,7 @@ public final class MasterDiscovery implements AutoCloseable {
     synchronized (masterMonitor) {
       while (true) {
         if (closed.get()) {
-          throw new IllegalStateException("MasterDiscovery is closed");
+          throw closedException();
         }
         MasterSnapshot s = snapshot;
         if (s.master().isPresent()) {
@@ -220,37 +224,60 @@ public final class MasterDiscovery implements AutoCloseable {
     listeners.remove(listener);
   }
 
+  /** Listeners currently added (pools add one each). */
+  int listenerCount() {
+    return listeners.size();
+  }
+
   /** Evaluation rounds completed so far. */
   long roundsCompleted() {
     return rounds;
   }
 
-  /** Waits until a round after {@code round} has completed; false at the timeout or when closed. */
-  boolean awaitRoundAfter(long round, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+  /**
+   * A client saw the master misbehave ({@code READONLY}, a refused connect, a broken connection):
+   * re-check now, and until a round that started after this call has completed, have borrowers wait
+   * for its verdict ({@link #awaitVerdict}) rather than open connections to a node that may no
+   * longer be the master.
+   */
+  void doubt() {
+    long due = roundsStarted + 1; // the next round to start sees whatever made the caller doubt
+    verdictDue.accumulateAndGet(due, Math::max);
+    checkNow();
+  }
+
+  /** Returns once no doubt is pending (its round has completed), or at the deadline, or when closed. Cheap when none is. */
+  void awaitVerdict(long deadlineNanos) {
+    long due = verdictDue.get();
+    if (rounds >= due) {
+      return;
+    }
     synchronized (masterMonitor) {
-      while (rounds <= round && !closed.get()) {
-        long left = deadline - System.nanoTime();
+      while (rounds < due && !closed.get()) {
+        long left = deadlineNanos - System.nanoTime();
         if (left <= 0) {
-          return false;
+          return;
         }
         try {
           TimeUnit.NANOSECONDS.timedWait(masterMonitor, left);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          return false;
+          return;
         }
       }
-      return rounds > round;
     }
   }
 
   /** The Redis client configuration (credentials, TLS, database) the library uses for data nodes. */
-  JedisClientConfig redisClientConfig() {
+  JedisClientConfig clientConfig() {
     return settings.redisConfig;
   }
 
-  /** Stops every source and thread. Idempotent; waiters in {@link #awaitMaster} get an {@link IllegalStateException}. */
+  /**
+   * Stops every source and thread. Idempotent. Afterwards the snapshot names no master (so no pool
+   * keeps using an unverified one) and {@link #awaitMaster} throws. Close the pools and clients that
+   * follow this discovery first.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
@@ -269,8 +296,13 @@ public final class MasterDiscovery implements AutoCloseable {
       SharedPodInformers.releaseDefaultClient();
     }
     synchronized (masterMonitor) {
+      snapshot = snapshot.closed(Instant.now());
       masterMonitor.notifyAll();
     }
+  }
+
+  private JedisException closedException() {
+    return new JedisException("MasterDiscovery is closed (" + snapshot.describe() + "): close pools and clients before the discovery they follow");
   }
 
   @Override
@@ -289,6 +321,7 @@ public final class MasterDiscovery implements AutoCloseable {
     if (closed.get()) {
       return;
     }
+    roundsStarted++; // only this thread writes it
     try {
       long delay = round(System.nanoTime());
       if (nextTick != null) {
@@ -468,8 +501,8 @@ public final class MasterDiscovery implements AutoCloseable {
     final Duration sentinelRefresh;
 
     Settings(Builder b) {
-      this.redisConfig = RedisConfigs.withExplicitProtocol(b.redisConfig);
-      this.sentinelConfig = RedisConfigs.withExplicitProtocol(b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build());
+      this.redisConfig = b.redisConfig;
+      this.sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
       this.verifyInterval = b.verifyInterval;
       this.probeInterval = b.probeInterval;
       this.probeTimeout = b.probeTimeout;
@@ -500,7 +533,7 @@ public final class MasterDiscovery implements AutoCloseable {
     private Path serviceAccountNamespaceFile = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
     private final List<HostAndPort> sentinels = new ArrayList<>();
-    private String masterSetName;
+    private String masterName;
     private JedisClientConfig sentinelConfig;
     private Duration sentinelHeartbeat = Duration.ofSeconds(1);
     private Duration sentinelRefresh = Duration.ofSeconds(5);
@@ -633,11 +666,11 @@ public final class MasterDiscovery implements AutoCloseable {
     }
 
     /** The Sentinel master-set name, as in {@code sentinel monitor <name> ...} (Bitnami: {@code mymaster}). */
-    public Builder masterSetName(String name) {
+    public Builder masterName(String name) {
       if (name == null || name.isBlank() || name.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException("masterSetName '" + name + "' must be a non-blank name without spaces, e.g. \"mymaster\"");
+        throw new IllegalArgumentException("masterName '" + name + "' must be a non-blank name without spaces, e.g. \"mymaster\"");
       }
-      this.masterSetName = name;
+      this.masterName = name;
       return this;
     }
 
@@ -687,8 +720,8 @@ public final class MasterDiscovery implements AutoCloseable {
      * Credentials, TLS and database for the Redis data nodes, used by every connection the library
      * opens to them (the library applies its own timeouts to its probes). Default: no auth, no TLS.
      */
-    public Builder redisClientConfig(JedisClientConfig config) {
-      this.redisConfig = Objects.requireNonNull(config, "redisClientConfig");
+    public Builder clientConfig(JedisClientConfig config) {
+      this.redisConfig = Objects.requireNonNull(config, "clientConfig");
       return this;
     }
 
@@ -734,14 +767,14 @@ public final class MasterDiscovery implements AutoCloseable {
     public MasterDiscovery build() {
       if (selector == null && sentinels.isEmpty() && dnsName == null && staticNodes.isEmpty()) {
         throw new IllegalArgumentException("no source configured: set kubernetesLabels(LabelPreset.BITNAMI), "
-            + "sentinels(\"host:26379\") with masterSetName(\"mymaster\"), or dnsName(\"redis-master\", 6379)");
+            + "sentinels(\"host:26379\") with masterName(\"mymaster\"), or dnsName(\"redis-master\", 6379)");
       }
-      if (!sentinels.isEmpty() && masterSetName == null) {
-        throw new IllegalArgumentException("sentinels " + sentinels + " given without masterSetName: set masterSetName(\"mymaster\") "
+      if (!sentinels.isEmpty() && masterName == null) {
+        throw new IllegalArgumentException("sentinels " + sentinels + " given without masterName: set masterName(\"mymaster\") "
             + "(the name in the Sentinels' 'sentinel monitor <name> ...' line)");
       }
-      if (sentinels.isEmpty() && masterSetName != null) {
-        throw new IllegalArgumentException("masterSetName '" + masterSetName + "' given without sentinels: add sentinels(\"host:26379\")");
+      if (sentinels.isEmpty() && masterName != null) {
+        throw new IllegalArgumentException("masterName '" + masterName + "' given without sentinels: add sentinels(\"host:26379\")");
       }
       if (sentinels.isEmpty() && sentinelConfig != null) {
         throw new IllegalArgumentException("sentinelClientConfig given without sentinels: add sentinels(\"host:26379\")");

@@ -3,12 +3,11 @@ package io.github.redismasterdiscovery;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
+import java.util.NoSuchElementException;
 import org.apache.commons.pool2.PooledObject;
 import org.apache.commons.pool2.PooledObjectFactory;
 import org.apache.commons.pool2.impl.DefaultPooledObject;
 import org.apache.commons.pool2.impl.GenericObjectPool;
-import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.exceptions.JedisException;
@@ -19,20 +18,32 @@ import redis.clients.jedis.exceptions.JedisException;
  * older generation is never handed out (checked on borrow) and never pooled again (checked on
  * return). On a master change idle objects are cleared at once.
  *
+ * <p>Waiting happens in one place only: {@link #borrow}, under one deadline (the pool's
+ * {@code maxWait}, 10 s when that is infinite). Creating an object never waits: with no master it
+ * fails at once, so commons-pool2's shared evictor thread ({@code minIdle}) is never held up.
+ *
  * @param <T> {@code Jedis} or {@code Connection}
  */
 final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterListener {
 
   /** How to open, check and close one kind of pooled object. */
   interface Kind<T> {
-    T open(HostAndPort master, JedisClientConfig config);
+    /** Opens a connection to {@code master}; {@code onDemoted} runs when it answers {@code READONLY}. */
+    T open(HostAndPort master, JedisClientConfig config, Runnable onDemoted);
 
     /** Restores per-borrow state (the configured database, after a user's SELECT). */
     void activate(T object, JedisClientConfig config);
 
     boolean ping(T object);
 
+    boolean isBroken(T object);
+
     void close(T object);
+  }
+
+  /** The pool's own borrow with a bounded wait: {@code GenericObjectPool.borrowObject(Duration)}. */
+  interface Lender<T> {
+    T lend(Duration maxWait) throws Exception;
   }
 
   /** A pooled object and the master generation it belongs to. */
@@ -57,17 +68,15 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   private final MasterDiscovery discovery;
   private final JedisClientConfig config;
   private final Kind<T> kind;
-  private final Duration noMasterWait;
   private final AtomicLong failovers = new AtomicLong();
   private final AtomicLong staleDiscarded = new AtomicLong();
   private volatile Instant lastSwitch;
   private volatile GenericObjectPool<T> pool;
 
-  MasterFollowingPool(MasterDiscovery discovery, JedisClientConfig config, Kind<T> kind, Duration noMasterWait) {
+  MasterFollowingPool(MasterDiscovery discovery, JedisClientConfig config, Kind<T> kind) {
     this.discovery = discovery;
-    this.config = RedisConfigs.withExplicitProtocol(config);
+    this.config = config;
     this.kind = kind;
-    this.noMasterWait = noMasterWait;
   }
 
   /** Connects this mechanism to the pool it serves and starts following the master. */
@@ -80,45 +89,64 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     discovery.removeListener(this);
   }
 
-  /** The wait for a master when there is none: the pool's maxWait when set, else 10 s (never forever). */
-  static Duration noMasterWait(GenericObjectPoolConfig<?> config) {
-    Duration maxWait = config.getMaxWaitDuration();
+  /** The one deadline of a borrow: the pool's maxWait as it is set now, else 10 s (never forever). */
+  private Duration maxWait() {
+    Duration maxWait = pool.getMaxWaitDuration();
     return maxWait.isNegative() ? Duration.ofSeconds(10) : maxWait;
   }
 
   /**
-   * Borrows through {@code borrow} (the pool's own getResource), waiting up to the no-master bound
-   * for a master first. Tries once more if the master changed while the object was being opened,
-   * or if the master refused the connection (after the discovery has re-checked it).
+   * Borrows through {@code lender} within one deadline, whatever happens inside: waits for a master
+   * when there is none, tries again when the master changed while an object was being opened, and
+   * once more when the master refused a connection (after the discovery has re-checked it).
+   *
+   * @throws MasterUnavailableException when no master is verified before the deadline
+   * @throws JedisException as {@code JedisPool} throws it otherwise (pool exhausted, connect failed)
    */
-  T borrow(Supplier<T> borrow) {
-    for (int attempt = 0; ; attempt++) {
+  T borrow(Lender<T> lender) {
+    Duration maxWait = maxWait();
+    long deadline = System.nanoTime() + maxWait.toNanos();
+    boolean refusedOnce = false;
+    while (true) {
+      discovery.awaitVerdict(deadline); // after a READONLY or a refused connect: the re-check's answer first
       if (discovery.snapshot().master().isEmpty()) {
-        discovery.awaitMaster(noMasterWait);
+        awaitMaster(deadline, maxWait);
       }
-      long round = discovery.roundsCompleted();
+      RuntimeException failure;
       try {
-        return borrow.get();
+        return lender.lend(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+      } catch (MasterUnavailableException e) {
+        failure = e; // the master was lost between the check and the connect: wait for the next one
       } catch (JedisException e) {
-        MasterUnavailableException none = cause(e, MasterUnavailableException.class);
-        if (none != null) {
-          throw none;
-        }
-        if (attempt > 0) {
+        if (refusedOnce) {
           throw e;
         }
-        if (cause(e, StaleException.class) == null) {
-          // The verified master refused a connection: wait for the round that re-checks it (makeObject
-          // asked for one), then try once more on whatever it decided, rather than failing at once.
-          discovery.awaitRoundAfter(round, noMasterWait);
+        // The verified master refused a connection and makeObject doubted it: try once more on
+        // whatever the re-check decides, rather than failing at once.
+        refusedOnce = true;
+        failure = e;
+      } catch (NoSuchElementException e) {
+        if (!(e.getCause() instanceof StaleException)) {
+          throw new JedisException("Could not get a resource from the pool", e); // exhausted: as JedisPool says it
         }
+        failure = new JedisException("Could not get a resource from the pool", e); // opened just as the master changed
+      } catch (Exception e) {
+        throw new JedisException("Could not get a resource from the pool", e);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw failure instanceof MasterUnavailableException ? failure
+            : new MasterUnavailableException("no usable Redis master within " + maxWait.toMillis() + " ms (" + failure.getMessage() + ")",
+                discovery.snapshot());
       }
     }
   }
 
-  /** A connection broke in the application's hands: the master may be gone, so re-verify now. */
-  void broken() {
-    discovery.checkNow();
+  private void awaitMaster(long deadline, Duration maxWait) {
+    try {
+      discovery.awaitMaster(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    } catch (MasterUnavailableException e) {
+      throw new MasterUnavailableException("no verified Redis master within " + maxWait.toMillis() + " ms", e.snapshot());
+    }
   }
 
   FailoverStats stats() {
@@ -141,18 +169,15 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     }
   }
 
+  /** Opens a connection to the verified master, or fails at once: creating never waits (see the class comment). */
   @Override
-  public PooledObject<T> makeObject() throws Exception {
+  public PooledObject<T> makeObject() {
     MasterSnapshot s = discovery.snapshot();
-    if (s.master().isEmpty()) {
-      discovery.awaitMaster(noMasterWait);
-      s = discovery.snapshot();
-    }
-    HostAndPort master = s.master().orElseThrow(() -> new MasterUnavailableException("the master was lost again", discovery.snapshot()));
+    HostAndPort master = s.master().orElseThrow(() -> new MasterUnavailableException("no verified Redis master to connect to", s));
     try {
-      return new Tagged<>(kind.open(master, config), s.generation());
+      return new Tagged<>(kind.open(master, config, discovery::doubt), s.generation());
     } catch (RuntimeException e) {
-      discovery.checkNow(); // the master refused a connection: re-verify now, not at the next interval
+      discovery.doubt(); // the master refused a connection: re-verify now, not at the next interval
       throw e;
     }
   }
@@ -181,20 +206,19 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     return !stale(p) && kind.ping(p.getObject());
   }
 
+  /**
+   * Closes the object. One of the current master broken (an I/O error, {@code READONLY}) has the
+   * discovery re-check at once, whichever path destroys it: the application's return, Jedis' own
+   * error path in {@code returnResource}, validation, or a retrying executor.
+   */
   @Override
   public void destroyObject(PooledObject<T> p) {
+    T object = p.getObject();
     if (stale(p)) {
       staleDiscarded.incrementAndGet();
+    } else if (kind.isBroken(object)) {
+      discovery.doubt();
     }
-    kind.close(p.getObject());
-  }
-
-  private static <E extends Throwable> E cause(Throwable t, Class<E> type) {
-    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (type.isInstance(c)) {
-        return type.cast(c);
-      }
-    }
-    return null;
+    kind.close(object);
   }
 }

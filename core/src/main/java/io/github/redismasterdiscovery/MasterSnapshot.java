@@ -74,6 +74,13 @@ public final class MasterSnapshot {
     return sources;
   }
 
+  /** The state of a closed discovery: no master, every source down, a new generation so no pooled connection stays in use. */
+  MasterSnapshot closed(Instant now) {
+    Map<SourceKind, SourceState> down = new EnumMap<>(SourceKind.class);
+    sources.forEach((k, v) -> down.put(k, v.with(SourceState.Status.DOWN, "discovery closed", now)));
+    return new MasterSnapshot(null, null, null, generation + 1, lastKnownMaster, null, down);
+  }
+
   /** One line for logs and exception messages: master, last known master and source states. */
   public String describe() {
     return "master=" + (master == null ? "none" : master + " (from " + source + ")")

@@ -1,11 +1,17 @@
 package io.github.redismasterdiscovery;
 
+import java.lang.reflect.Method;
 import java.time.Duration;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.RedisProtocol;
 
-/** Copies of a user's Jedis client configuration with the library's own timeouts. */
+/**
+ * Copies of a user's Jedis client configuration for the library's own connections (probes, Sentinel
+ * queries and subscriptions): its own timeouts, and RESP2 unless the user chose, as the library
+ * parses RESP2 replies (and Jedis 8 would otherwise log its negotiation on every connection). Pool
+ * connections use the user's configuration unchanged.
+ */
 final class RedisConfigs {
 
   private RedisConfigs() {}
@@ -25,9 +31,37 @@ final class RedisConfigs {
         .build();
   }
 
-  /** The protocol set explicitly (RESP2 unless the user chose), so Jedis 8 does not WARN on every connection. */
-  static JedisClientConfig withExplicitProtocol(JedisClientConfig base) {
-    return base.getRedisProtocol() != null ? base : builder(base).build();
+  /**
+   * The configuration Jedis' own {@code Jedis} class would use: Jedis 8's {@code Jedis} cannot
+   * negotiate RESP3, so a configuration that asks for negotiation (no protocol set, the Jedis 8
+   * default) gets it turned off and speaks RESP2, as in Jedis 8's {@code JedisPool}. Jedis 7 has no
+   * negotiation: the configuration is used as is. Reflection keeps one binary for both lines.
+   */
+  static JedisClientConfig forLegacyJedis(JedisClientConfig base) {
+    if (IS_AUTO_NEGOTIATE == null || base.getRedisProtocol() != null) {
+      return base;
+    }
+    try {
+      if (!(Boolean) IS_AUTO_NEGOTIATE.invoke(base)) {
+        return base;
+      }
+      DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder().from(base);
+      SET_AUTO_NEGOTIATE.invoke(b, false);
+      return b.build();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot read Jedis' protocol negotiation setting", e);
+    }
+  }
+
+  private static final Method IS_AUTO_NEGOTIATE = method(JedisClientConfig.class, "isAutoNegotiateProtocol");
+  private static final Method SET_AUTO_NEGOTIATE = method(DefaultJedisClientConfig.Builder.class, "autoNegotiateProtocol", boolean.class);
+
+  private static Method method(Class<?> type, String name, Class<?>... parameters) {
+    try {
+      return type.getMethod(name, parameters);
+    } catch (NoSuchMethodException jedis7) {
+      return null;
+    }
   }
 
   private static DefaultJedisClientConfig.Builder builder(JedisClientConfig base) {

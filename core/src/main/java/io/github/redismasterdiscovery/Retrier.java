@@ -73,15 +73,9 @@ final class Retrier {
     }
   }
 
-  /** {@code READONLY}: the node is a replica, nothing was executed. */
-  static boolean isReadOnly(JedisDataException e) {
-    String m = e.getMessage();
-    return m != null && m.startsWith("READONLY");
-  }
-
   /** Classifies an exception thrown while the command was in flight (sent, reply pending). */
   static RuntimeException inFlight(RuntimeException e) {
-    if (e instanceof JedisDataException && isReadOnly((JedisDataException) e)) {
+    if (e instanceof JedisDataException && FollowingConnection.isReadOnly((JedisDataException) e)) {
       return new AttemptFailed(Failure.NOT_EXECUTED, e);
     }
     if (e instanceof JedisConnectionException) {

@@ -264,7 +264,7 @@ final class SentinelSource implements Source {
     private HostAndPort parse(List<String> reply) {
       if (reply == null || reply.isEmpty()) {
         throw new SentinelAnswerException("does not know master set '" + masterName
-            + "': check masterSetName (the name in the Sentinel's 'sentinel monitor <name> ...' line)");
+            + "': check masterName (the name in the Sentinel's 'sentinel monitor <name> ...' line)");
       }
       if (reply.size() != 2) {
         throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);

@@ -36,7 +36,7 @@ class AclIT {
     JedisClientConfig watcher = DefaultJedisClientConfig.builder().user("watcher").password("Watch-Pw-2").build();
     ChangeRecorder changes = new ChangeRecorder();
     try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t)
-            .redisClientConfig(app)
+            .clientConfig(app)
             .sentinelClientConfig(watcher)
             .listener(changes)
             .build();

@@ -29,7 +29,7 @@ class BadInputIT {
     RedisHaTopology t = ha.topology();
     try (GarbageServer garbage = new GarbageServer(cmd -> cmd.get(0).equalsIgnoreCase("SENTINEL")
             ? "*2\r\n$9\r\n127.0.0.1\r\n$8\r\nnotaport\r\n" : "+PONG\r\n");
-        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterSetName("mymaster").build()) {
+        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterName("mymaster").build()) {
       assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
       await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.DOWN);
       assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail())
@@ -41,7 +41,7 @@ class BadInputIT {
   void somethingThatIsNotASentinelIsReportedAsSuch() throws Exception {
     RedisHaTopology t = ha.topology();
     try (GarbageServer garbage = new GarbageServer(cmd -> "+PONG\r\n").garbageHandshake();
-        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterSetName("mymaster").build()) {
+        MasterDiscovery d = labels(t).sentinels(List.of(garbage.address())).masterName("mymaster").build()) {
       assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
       await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.DOWN);
       assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail())
@@ -53,7 +53,7 @@ class BadInputIT {
   void aSentinelThatNeverAnswersDoesNotHangAnything() throws Exception {
     RedisHaTopology t = ha.topology();
     try (GarbageServer silent = new GarbageServer(cmd -> null);
-        MasterDiscovery d = labels(t).sentinels(List.of(silent.address())).masterSetName("mymaster").build()) {
+        MasterDiscovery d = labels(t).sentinels(List.of(silent.address())).masterName("mymaster").build()) {
       long start = System.nanoTime();
       assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(t.node(0).address());
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));

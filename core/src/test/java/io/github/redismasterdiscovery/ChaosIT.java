@@ -27,8 +27,12 @@ import redis.clients.jedis.JedisClientConfig;
 /**
  * Every failure we can produce here, under 4 writers. After each: writes succeed again, every write
  * begun after recovery went to the master the Sentinels agree on and is stored there, the snapshot
- * names that master, and no thread or server connection outlives the pool. Recovery times printed.
- * {@code -Dchaos.repeat=20} repeats the kill -9 scenario to hunt flakiness.
+ * names that master, and no thread or server connection outlives the pool. Each fault states its
+ * bounds, asserted: the longest time without an acknowledged write (a fault that needs a failover:
+ * Sentinel's {@code down-after} plus its {@code failover-timeout}, the time Sentinel itself allows;
+ * any other: 1 s) and the errors surfaced (at most the commands in flight on a failed master: one
+ * per writer, or per pooled connection when the pool is smaller). {@code -Dchaos.repeat=20}
+ * repeats the kill -9 scenario to hunt flakiness.
  */
 class ChaosIT {
 
@@ -37,13 +41,36 @@ class ChaosIT {
 
   /** What a scenario does to the topology; returns when the fault is in place (or over). */
   interface Fault {
-    void apply(RedisHaTopology t) throws Exception;
+    void apply(RedisHaTopology t, MasterDiscovery d) throws Exception;
+  }
+
+  /** What a fault may cost the writers: the longest time without an acknowledged write, and errors surfaced. */
+  record Bound(long maxGapMillis, int maxErrors) {
+    static final int WRITERS = 4;
+
+    /** The master fails and Sentinel must promote a replica: its down-after plus failover-timeout; one error per writer. */
+    static Bound failover(RedisHaTopology t) {
+      return new Bound(t.downAfter().plus(t.failoverTimeout()).toMillis(), WRITERS);
+    }
+
+    /** A planned switch or a fault away from the master: 1 s; at most one error per writer, or none. */
+    static Bound switchover() {
+      return new Bound(1_000, WRITERS);
+    }
+
+    static Bound noMasterFault() {
+      return new Bound(1_000, 0);
+    }
+
+    Bound poolOf(int connections) {
+      return new Bound(maxGapMillis, Math.min(maxErrors, connections));
+    }
   }
 
   static final String CLIENT_NAME = "rmd-chaos";
 
-  /** Runs one scenario end to end and returns the longest time without an acknowledged write from the fault's start, in ms. */
-  static long scenario(RedisHaTopology t, String name, int maxTotal, Fault fault) throws Exception {
+  /** Runs one scenario end to end, asserting {@code bound}; returns the longest time without an acknowledged write from the fault's start, in ms. */
+  static long scenario(RedisHaTopology t, String name, int maxTotal, Bound bound, Fault fault) throws Exception {
     long threadsBefore = rmdThreads();
     JedisClientConfig client = DefaultJedisClientConfig.builder().clientName(CLIENT_NAME).timeoutMillis(1000).build();
     WriteLog log = new WriteLog();
@@ -52,7 +79,7 @@ class ChaosIT {
     HostAndPort finalMaster;
     ChangeRecorder changes = new ChangeRecorder();
     try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t)
-        .redisClientConfig(client)
+        .clientConfig(client)
         .listener(changes)
         .build()) {
       GenericObjectPoolConfig<redis.clients.jedis.Jedis> poolConfig = new GenericObjectPoolConfig<>();
@@ -60,7 +87,7 @@ class ChaosIT {
       poolConfig.setMaxWait(Duration.ofSeconds(5));
       try (FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig, client, RetryPolicy.builder().deadline(Duration.ofSeconds(10)).build())) {
         d.awaitMaster(Duration.ofSeconds(10));
-        FailoverJedisPoolIT.Writers writers = new FailoverJedisPoolIT.Writers(4, key -> {
+        FailoverJedisPoolIT.Writers writers = new FailoverJedisPoolIT.Writers(Bound.WRITERS, key -> {
           log.attempts.incrementAndGet();
           long start = System.nanoTime();
           try {
@@ -76,7 +103,7 @@ class ChaosIT {
         });
         await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 100);
         long faultStart = System.nanoTime();
-        fault.apply(t);
+        fault.apply(t, d);
         faultEnd = System.nanoTime();
         RedisProcess agreed = agreedMaster(t);
         finalMaster = agreed.address();
@@ -100,6 +127,8 @@ class ChaosIT {
         maxGapMillis = gap / 1_000_000;
         System.out.printf("chaos %-46s longest write gap %5d ms, fault %5d ms, %d errors of %d calls, %s%n", name, maxGapMillis,
             (faultEnd - faultStart) / 1_000_000, log.errors.size(), log.attempts.get(), pool.failoverStats());
+        assertThat(maxGapMillis).as(name + ": longest time without an acknowledged write, ms").isLessThanOrEqualTo(bound.maxGapMillis());
+        assertThat(log.errors).as(name + ": errors surfaced").hasSizeLessThanOrEqualTo(bound.maxErrors());
       }
     }
     // Nothing outlives the pool and the discovery: no connection at the server, no rmd-* thread.
@@ -129,7 +158,7 @@ class ChaosIT {
 
   @Test
   void masterKilled() throws Exception {
-    scenario(ha.topology(), "master kill -9", 16, t -> {
+    scenario(ha.topology(), "master kill -9", 16, Bound.failover(ha.topology()), (t, d) -> {
       RedisProcess old = t.master();
       old.kill();
       awaitPromotion(t, old);
@@ -138,7 +167,7 @@ class ChaosIT {
 
   @Test
   void masterFrozenPastDownAfterThenResumed() throws Exception {
-    scenario(ha.topology(), "master SIGSTOP, resumed as stale master", 16, t -> {
+    scenario(ha.topology(), "master SIGSTOP, resumed as stale master", 16, Bound.failover(ha.topology()), (t, d) -> {
       RedisProcess old = t.master();
       old.freeze();
       awaitPromotion(t, old);
@@ -149,12 +178,12 @@ class ChaosIT {
 
   @Test
   void replicaKilled() throws Exception {
-    scenario(ha.topology(), "replica kill -9", 16, t -> t.replicasOf(t.master()).get(0).kill());
+    scenario(ha.topology(), "replica kill -9", 16, Bound.noMasterFault(), (t, d) -> t.replicasOf(t.master()).get(0).kill());
   }
 
   @Test
   void oneSentinelKilled() throws Exception {
-    scenario(ha.topology(), "one Sentinel killed, then master kill -9", 16, t -> {
+    scenario(ha.topology(), "one Sentinel killed, then master kill -9", 16, Bound.failover(ha.topology()), (t, d) -> {
       t.sentinels().get(0).kill();
       RedisProcess old = t.master();
       old.kill();
@@ -164,30 +193,32 @@ class ChaosIT {
 
   @Test
   void allSentinelsKilled() throws Exception {
-    scenario(ha.topology(), "all Sentinels killed", 16, t -> t.sentinels().forEach(RedisProcess::kill));
+    scenario(ha.topology(), "all Sentinels killed", 16, Bound.noMasterFault(), (t, d) -> t.sentinels().forEach(RedisProcess::kill));
   }
 
   @Test
   void apiServerDownThenBack() throws Exception {
-    scenario(ha.topology(), "API down 30 s with a failover inside", 16, t -> {
+    scenario(ha.topology(), "API down, a failover inside", 16, Bound.switchover(), (t, d) -> {
       t.kubernetes().stop();
+      // The outage is long enough once the discovery has noticed it: the label source is DOWN.
+      await().atMost(Duration.ofSeconds(15)).until(() -> d.snapshot().sources().get(SourceKind.KUBERNETES).status() == SourceState.Status.DOWN);
       RedisProcess old = t.master();
       t.failover();
       awaitPromotion(t, old);
-      TimeUnit.SECONDS.sleep(30); // the outage itself: the API stays away for its full 30 s
       t.kubernetes().restart();
+      await().atMost(Duration.ofSeconds(30)).until(() -> d.snapshot().sources().get(SourceKind.KUBERNETES).status() == SourceState.Status.UP);
     });
   }
 
   @Test
   void apiServerBackWithEmptyState() throws Exception {
-    scenario(ha.topology(), "API back with no pods", 16, t -> t.kubernetes().restartEmpty());
+    scenario(ha.topology(), "API back with no pods", 16, Bound.noMasterFault(), (t, d) -> t.kubernetes().restartEmpty());
   }
 
   @Test
   void labelFlappingEvery100msFor10s() throws Exception {
     RedisHaTopology topology = ha.topology();
-    scenario(topology, "label flapping every 100 ms for 10 s", 16, t -> {
+    scenario(topology, "label flapping every 100 ms for 10 s", 16, Bound.noMasterFault(), (t, d) -> {
       t.labels().pause();
       int master = t.nodeIndex(t.master().address());
       int other = (master + 1) % 3;
@@ -204,7 +235,7 @@ class ChaosIT {
 
   @Test
   void twoPodsLabeledDuringAFailover() throws Exception {
-    scenario(ha.topology(), "two pods labeled during a failover", 16, t -> {
+    scenario(ha.topology(), "two pods labeled during a failover", 16, Bound.switchover(), (t, d) -> {
       t.labels().pause();
       t.labels().labelTwoPods();
       RedisProcess old = t.master();
@@ -215,7 +246,7 @@ class ChaosIT {
 
   @Test
   void masterPodRecreated() throws Exception {
-    scenario(ha.topology(), "master pod deleted and recreated", 16, t -> {
+    scenario(ha.topology(), "master pod deleted and recreated", 16, Bound.noMasterFault(), (t, d) -> {
       KubernetesClient k = t.kubernetes().newClient();
       String name = t.podName(t.nodeIndex(t.master().address()));
       Pod pod = k.pods().inNamespace("redis").withName(name).get();
@@ -227,7 +258,7 @@ class ChaosIT {
 
   @Test
   void poolExhaustedDuringAFailover() throws Exception {
-    scenario(ha.topology(), "pool of 2 for 4 writers, master kill -9", 2, t -> {
+    scenario(ha.topology(), "pool of 2 for 4 writers, master kill -9", 2, Bound.failover(ha.topology()).poolOf(2), (t, d) -> {
       RedisProcess old = t.master();
       old.kill();
       awaitPromotion(t, old);
@@ -239,7 +270,7 @@ class ChaosIT {
     int repeat = Integer.getInteger("chaos.repeat", 0);
     return IntStream.range(0, repeat).mapToObj(i -> DynamicTest.dynamicTest("kill -9 #" + (i + 1), () -> {
       try (RedisHaTopology t = RedisHaTopology.builder().labelLag(Duration.ofSeconds(1)).start()) {
-        scenario(t, "kill -9 repeat " + (i + 1), 16, topology -> {
+        scenario(t, "kill -9 repeat " + (i + 1), 16, Bound.failover(t), (topology, d) -> {
           RedisProcess old = topology.master();
           old.kill();
           awaitPromotion(topology, old);

@@ -77,9 +77,9 @@ class MasterDiscoveryBuilderTest {
 
   @Test
   void sentinelsWithoutMasterSetNameAndTheReverse() {
-    rejects(() -> MasterDiscovery.builder().sentinels("redis:26379").build(), "without masterSetName", "masterSetName(\"mymaster\")");
-    rejects(() -> MasterDiscovery.builder().masterSetName("mymaster").dnsName("redis-master", 6379).build(), "'mymaster' given without sentinels");
-    rejects(() -> MasterDiscovery.builder().masterSetName("my master"), "masterSetName 'my master'");
+    rejects(() -> MasterDiscovery.builder().sentinels("redis:26379").build(), "without masterName", "masterName(\"mymaster\")");
+    rejects(() -> MasterDiscovery.builder().masterName("mymaster").dnsName("redis-master", 6379).build(), "'mymaster' given without sentinels");
+    rejects(() -> MasterDiscovery.builder().masterName("my master"), "masterName 'my master'");
   }
 
   @Test

@@ -36,7 +36,7 @@ class MasterDiscoveryIT {
   }
 
   private MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t) {
-    return labels(t).sentinels(t.sentinelAddresses()).masterSetName(t.masterName());
+    return labels(t).sentinels(t.sentinelAddresses()).masterName(t.masterName());
   }
 
   private MasterDiscovery open(MasterDiscovery.Builder b) {
@@ -232,7 +232,7 @@ class MasterDiscoveryIT {
   @Test
   void aWrongMasterSetNameIsReportedPlainly() {
     RedisHaTopology t = ha.topology();
-    MasterDiscovery d = open(labels(t).sentinels(t.sentinelAddresses()).masterSetName("not-mymaster"));
+    MasterDiscovery d = open(labels(t).sentinels(t.sentinelAddresses()).masterName("not-mymaster"));
     d.awaitMaster(Duration.ofSeconds(10));
     await().atMost(Duration.ofSeconds(10)).until(() -> status(d, SourceKind.SENTINEL) == SourceState.Status.DOWN);
     assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail()).contains("does not know master set 'not-mymaster'");
@@ -272,7 +272,7 @@ class MasterDiscoveryIT {
     d.awaitMaster(Duration.ofSeconds(10));
     d.close();
     d.close();
-    assertThatThrownBy(() -> d.awaitMaster(Duration.ofSeconds(1))).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    assertThatThrownBy(() -> d.awaitMaster(Duration.ofSeconds(1))).isExactlyInstanceOf(redis.clients.jedis.exceptions.JedisException.class).hasMessageContaining("closed");
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(Thread.getAllStackTraces().keySet())
         .filteredOn(th -> th.getName().startsWith("rmd-") && !th.getName().startsWith("rmd-testkit")).isEmpty());
   }

@@ -60,7 +60,7 @@ class SecurityIT {
 
   private MasterDiscovery.Builder discovery(RedisHaTopology t, String redisPassword, String sentinelPassword) {
     return TestDiscoveries.labelsAndSentinels(t)
-        .redisClientConfig(auth(redisPassword))
+        .clientConfig(auth(redisPassword))
         .sentinelClientConfig(auth(sentinelPassword));
   }
 

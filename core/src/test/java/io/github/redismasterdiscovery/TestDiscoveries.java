@@ -17,6 +17,6 @@ final class TestDiscoveries {
 
   /** Labels plus every Sentinel of the topology. */
   static MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t) {
-    return labels(t).sentinels(t.sentinelAddresses()).masterSetName(t.masterName());
+    return labels(t).sentinels(t.sentinelAddresses()).masterName(t.masterName());
   }
 }

@@ -25,7 +25,7 @@ class TlsIT {
       var tls = DefaultJedisClientConfig.builder().ssl(true).sslSocketFactory(t.tls().socketFactory()).build();
       ChangeRecorder changes = new ChangeRecorder();
       try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t)
-              .redisClientConfig(tls)
+              .clientConfig(tls)
               .sentinelClientConfig(tls)
               .listener(changes)
               .build();

@@ -104,8 +104,8 @@ final class Clients {
             .namespace(t.kubernetes().namespace())
             .kubernetesClient(t.kubernetes().newClient())
             .sentinels(t.sentinelAddresses())
-            .masterSetName(t.masterName())
-            .redisClientConfig(t.clientConfig())
+            .masterName(t.masterName())
+            .clientConfig(t.clientConfig())
             .build();
         d.awaitMaster(Duration.ofSeconds(10));
         return new Client(kind, new FailoverJedisPool(d, poolConfig(), t.clientConfig()), d);

@@ -30,7 +30,7 @@ public final class FailoverDemo {
             .namespace(redis.kubernetes().namespace())
             .kubernetesClient(redis.kubernetes().newClient())
             .sentinels(redis.sentinelAddresses())
-            .masterSetName(redis.masterName())
+            .masterName(redis.masterName())
             .listener((before, after) -> System.out.printf("  >> master is now %s (from %s)%n",
                 after.master().map(Object::toString).orElse("none"), after.source().map(Object::toString).orElse("-")))
             .build()) {

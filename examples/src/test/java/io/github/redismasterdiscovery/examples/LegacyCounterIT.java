@@ -27,7 +27,7 @@ class LegacyCounterIT {
         .namespace(t.kubernetes().namespace())
         .kubernetesClient(t.kubernetes().newClient())
         .sentinels(t.sentinelAddresses())
-        .masterSetName(t.masterName())
+        .masterName(t.masterName())
         .build()) {
       JedisPool pool = new FailoverJedisPool(discovery); // was: new JedisPool("redis-master", 6379)
       try (pool) {

@@ -93,6 +93,16 @@ public final class RedisHaTopology implements AutoCloseable {
     return config.masterName;
   }
 
+  /** Sentinel's {@code down-after-milliseconds}: how long a master may be silent before it is considered down. */
+  public Duration downAfter() {
+    return config.downAfter;
+  }
+
+  /** Sentinel's {@code failover-timeout}. */
+  public Duration failoverTimeout() {
+    return config.failoverTimeout;
+  }
+
   /** All Redis data nodes; node {@code i} backs pod {@code <release>-node-<i>}. Node 0 starts as master. */
   public List<RedisProcess> nodes() {
     return List.copyOf(nodes);
