@@ -4,33 +4,69 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.LoadingCache;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.security.Security;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
 
 /**
  * A DNS name such as {@code redis-master.<ns>.svc.cluster.local}, re-resolved at most every TTL.
  *
  * <p>Resolution runs on the discovery's I/O executor (Caffeine refresh-after-write), never on the
- * caller: {@link #candidates()} returns the last answer at once. The JVM's own DNS cache
- * ({@code networkaddress.cache.ttl}) still applies underneath.
+ * caller: {@link #candidates()} returns the last answer at once. The JVM caches answers itself
+ * ({@code networkaddress.cache.ttl}, 30 s by default) and no resolver that bypasses that cache comes
+ * with the JDK: when the JVM's cache outlives {@code dnsTtl}, the discovery says so once at build
+ * time (WARN) and in this source's state, naming the setting that fixes it.
  */
 final class DnsSource implements Source {
 
+  private static final Logger log = LoggerFactory.getLogger(DnsSource.class);
+
   private final String host;
   private final int port;
-  private final Runnable onChange;
+  private final Events events;
   private final LoadingCache<String, List<HostAndPort>> resolved;
+  private final String jvmCacheNote;
   private volatile String error;
   private volatile boolean answered;
+  private volatile List<HostAndPort> last = List.of();
 
-  DnsSource(String host, int port, Duration ttl, Executor io, Runnable onChange) {
+  DnsSource(String host, int port, Duration ttl, Executor io, Events events) {
     this.host = host;
     this.port = port;
-    this.onChange = onChange;
+    this.events = events;
     this.resolved = Caffeine.newBuilder().refreshAfterWrite(ttl).executor(io).build(this::resolve);
+    long jvmTtl = jvmPositiveCacheSeconds();
+    if (jvmTtl < 0 || jvmTtl > Math.max(1, ttl.toSeconds())) {
+      jvmCacheNote = "the JVM caches DNS answers for " + (jvmTtl < 0 ? "ever" : jvmTtl + " s") + ", longer than dnsTtl " + ttl.toMillis()
+          + " ms: start the JVM with -Dsun.net.inetaddr.ttl=" + Math.max(1, ttl.toSeconds())
+          + " (or set the security property networkaddress.cache.ttl) so a changed name is followed in time";
+      log.warn("dnsName {}: {}", host, jvmCacheNote);
+    } else {
+      jvmCacheNote = null;
+    }
+  }
+
+  /**
+   * How long this JVM caches successful lookups, in seconds (-1: forever), as
+   * {@code InetAddressCachePolicy} reads it: the security property {@code networkaddress.cache.ttl},
+   * else the system property {@code sun.net.inetaddr.ttl}, else 30.
+   */
+  static long jvmPositiveCacheSeconds() {
+    for (String value : new String[] {Security.getProperty("networkaddress.cache.ttl"), System.getProperty("sun.net.inetaddr.ttl")}) {
+      if (value != null) {
+        try {
+          return Long.parseLong(value.trim());
+        } catch (NumberFormatException ignored) {
+          // InetAddressCachePolicy ignores it too
+        }
+      }
+    }
+    return 30;
   }
 
   @Override
@@ -56,14 +92,21 @@ final class DnsSource implements Source {
       error = "resolving '" + name + "' failed: " + e;
     }
     answered = true;
-    onChange.run();
+    List<HostAndPort> before = last;
+    last = out;
+    for (HostAndPort a : out) {
+      if (!before.contains(a)) {
+        events.proposed(a, SourceKind.DNS, name + " resolves to it");
+      }
+    }
+    events.changed();
     return out;
   }
 
   @Override
   public List<HostAndPort> candidates() {
-    List<HostAndPort> last = resolved.getIfPresent(host); // also triggers the refresh once the TTL has passed
-    return last == null ? List.of() : last;
+    List<HostAndPort> cached = resolved.getIfPresent(host); // also triggers the refresh once the TTL has passed
+    return cached == null ? List.of() : cached;
   }
 
   @Override
@@ -72,7 +115,11 @@ final class DnsSource implements Source {
     if (e != null) {
       return new Health(SourceState.Status.DOWN, e);
     }
-    return answered ? Health.up() : new Health(SourceState.Status.STARTING, "resolving " + host);
+    if (!answered) {
+      return new Health(SourceState.Status.STARTING, "resolving " + host);
+    }
+    String answer = host + " resolves to " + last;
+    return Health.up(jvmCacheNote == null ? answer : answer + "; " + jvmCacheNote);
   }
 
   @Override

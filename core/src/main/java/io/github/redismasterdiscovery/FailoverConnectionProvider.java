@@ -117,8 +117,13 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
   /** Opens, checks and closes raw connections. */
   private static final class ConnectionKind implements MasterFollowingPool.Kind<Connection> {
     @Override
-    public Connection open(HostAndPort master, JedisClientConfig config, Runnable onDemoted) {
-      return new FollowingConnection(master, config, onDemoted);
+    public Connection wrap(FollowingConnection connection) {
+      return connection;
+    }
+
+    @Override
+    public FollowingConnection connection(Connection connection) {
+      return (FollowingConnection) connection;
     }
 
     @Override
@@ -129,11 +134,6 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
     @Override
     public boolean ping(Connection connection) {
       return connection.isConnected() && !connection.isBroken() && connection.ping();
-    }
-
-    @Override
-    public boolean isBroken(Connection connection) {
-      return connection.isBroken();
     }
 
     @Override

@@ -221,8 +221,13 @@ public class FailoverJedisPool extends JedisPool {
     }
 
     @Override
-    public Jedis open(HostAndPort master, JedisClientConfig config, Runnable onDemoted) {
-      return new FollowingJedis(new FollowingConnection(master, config, onDemoted));
+    public Jedis wrap(FollowingConnection connection) {
+      return new FollowingJedis(connection);
+    }
+
+    @Override
+    public FollowingConnection connection(Jedis jedis) {
+      return (FollowingConnection) jedis.getConnection();
     }
 
     @Override
@@ -239,11 +244,6 @@ public class FailoverJedisPool extends JedisPool {
       } catch (RuntimeException e) {
         return false;
       }
-    }
-
-    @Override
-    public boolean isBroken(Jedis jedis) {
-      return jedis.isBroken();
     }
 
     @Override

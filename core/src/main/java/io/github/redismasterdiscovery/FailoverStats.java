@@ -9,14 +9,19 @@ public final class FailoverStats {
   private final long failovers;
   private final long staleDiscarded;
   private final Instant lastSwitch;
+  private final long inFlightAtFences;
 
-  FailoverStats(long failovers, long staleDiscarded, Instant lastSwitch) {
+  FailoverStats(long failovers, long staleDiscarded, Instant lastSwitch, long inFlightAtFences) {
     this.failovers = failovers;
     this.staleDiscarded = staleDiscarded;
     this.lastSwitch = lastSwitch;
+    this.inFlightAtFences = inFlightAtFences;
   }
 
-  /** Master changes this pool followed (from one master to another; the first master is not counted). */
+  /**
+   * Master changes this pool followed: from one server to another (the first master is not counted,
+   * nor a master lost and found again unchanged).
+   */
   public long failovers() {
     return failovers;
   }
@@ -26,6 +31,16 @@ public final class FailoverStats {
     return staleDiscarded;
   }
 
+  /**
+   * Commands that were already in flight on the master when a write fence went up (Sentinel
+   * announcing a promotion), summed over fences. They finish on the old master; if it acknowledged
+   * any after the promotion itself, those writes are lost (in practice the promotion comes tens of
+   * ms after the announcement, so they finish first).
+   */
+  public long inFlightAtFences() {
+    return inFlightAtFences;
+  }
+
   /** When the pool last switched to a new master; empty before the first failover. */
   public Optional<Instant> lastSwitch() {
     return Optional.ofNullable(lastSwitch);
@@ -33,6 +48,7 @@ public final class FailoverStats {
 
   @Override
   public String toString() {
-    return "FailoverStats{failovers=" + failovers + ", staleDiscarded=" + staleDiscarded + ", lastSwitch=" + lastSwitch + "}";
+    return "FailoverStats{failovers=" + failovers + ", staleDiscarded=" + staleDiscarded + ", inFlightAtFences=" + inFlightAtFences
+        + ", lastSwitch=" + lastSwitch + "}";
   }
 }

@@ -3,16 +3,17 @@ package io.github.redismasterdiscovery;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
@@ -20,67 +21,100 @@ import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
 
 /**
  * {@code ROLE} over one kept connection per node (Caffeine, closed after five idle minutes), with
- * the caller's credentials and TLS settings and the probe timeout for connect and read.
+ * the caller's credentials and TLS settings, the probe timeout for connect and read, and the client
+ * name {@code rmd-probe}. Blocking calls run on the shared I/O pool; a node already being asked is
+ * not asked twice at once (callers share the answer), and an answer that takes longer than twice the
+ * timeout (plus slack for a busy pool) completes as {@link NodeRole.Kind#SILENT}.
  */
 final class JedisRoleProbe implements RoleProbe {
 
+  static final String CLIENT_NAME = "rmd-probe";
+
   private final JedisClientConfig config;
-  private final ExecutorService io;
+  private final SharedRuntime runtime;
   private final long timeoutMillis;
   private final Cache<HostAndPort, Node> connections;
+  private final Map<HostAndPort, CompletableFuture<NodeRole>> inFlight = new ConcurrentHashMap<>();
 
   /** A kept connection and the run id of the server process behind it (null when INFO is not allowed). */
   private record Node(Jedis jedis, String runId) {}
 
-  JedisRoleProbe(JedisClientConfig redisConfig, Duration timeout, ExecutorService io) {
-    this.config = RedisConfigs.withTimeouts(redisConfig, timeout);
-    this.io = io;
+  JedisRoleProbe(JedisClientConfig redisConfig, Duration timeout, SharedRuntime runtime) {
+    this.config = RedisConfigs.named(RedisConfigs.withTimeouts(redisConfig, timeout), CLIENT_NAME);
+    this.runtime = runtime;
     this.timeoutMillis = timeout.toMillis();
     this.connections = Caffeine.newBuilder()
         .expireAfterAccess(Duration.ofMinutes(5))
         .maximumSize(256)
+        .executor(Runnable::run) // close evicted connections on the spot, not on the common pool
         .removalListener((HostAndPort a, Node n, RemovalCause c) -> closeQuietly(n == null ? null : n.jedis()))
         .build();
   }
 
   @Override
-  public Map<HostAndPort, NodeRole> probe(Collection<HostAndPort> nodes) {
-    return askAll(nodes, this::probeOne, n -> NodeRole.unreachable("no ROLE reply within " + timeoutMillis + " ms"));
+  public CompletableFuture<Map<HostAndPort, NodeRole>> probe(Collection<HostAndPort> nodes) {
+    return all(nodes, this::role);
   }
 
   @Override
-  public Map<HostAndPort, ReplicationIds> replicationIds(Collection<HostAndPort> nodes) {
-    Map<HostAndPort, ReplicationIds> out = askAll(nodes, this::idsOf, n -> null);
-    out.values().removeIf(java.util.Objects::isNull); // no answer: that node's lineage stays unknown
-    return out;
+  public CompletableFuture<Map<HostAndPort, ReplicationIds>> replicationIds(Collection<HostAndPort> nodes) {
+    return all(nodes, node -> ask(node, this::idsOf, null)).thenApply(m -> {
+      m.values().removeIf(java.util.Objects::isNull); // no answer: that node's lineage stays unknown
+      return m;
+    });
+  }
+
+  /** One node's role; shares an answer already on its way. */
+  CompletableFuture<NodeRole> role(HostAndPort node) {
+    CompletableFuture<NodeRole> f = new CompletableFuture<>();
+    CompletableFuture<NodeRole> pending = inFlight.putIfAbsent(node, f);
+    if (pending != null) {
+      return pending;
+    }
+    f.whenComplete((r, t) -> inFlight.remove(node, f));
+    return ask(node, this::probeOne, NodeRole.silent("no ROLE reply within " + timeoutMillis + " ms"), f);
+  }
+
+  private <R> CompletableFuture<R> ask(HostAndPort node, Function<HostAndPort, R> blocking, R late) {
+    return ask(node, blocking, late, new CompletableFuture<>());
   }
 
   /**
-   * Asks every node at once on the I/O executor; connect and read are each bounded by the timeout,
-   * so the whole wait is bounded by both plus scheduling slack. A node that has not answered by then
-   * gets {@code late}'s value.
+   * Runs {@code blocking} on the I/O pool. Connect and read are each bounded by the timeout; the
+   * guard completes the answer with {@code late} if the pool was too busy to get to it in time.
    */
-  private <R> Map<HostAndPort, R> askAll(Collection<HostAndPort> nodes, Function<HostAndPort, R> ask, Function<HostAndPort, R> late) {
+  private <R> CompletableFuture<R> ask(HostAndPort node, Function<HostAndPort, R> blocking, R late, CompletableFuture<R> f) {
+    if (!runtime.io(() -> f.complete(blocking.apply(node)))) {
+      f.complete(late);
+      return f;
+    }
+    var guard = runtime.later(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200), () -> f.complete(late));
+    if (guard != null) {
+      f.whenComplete((r, t) -> guard.cancel(false));
+    }
+    return f;
+  }
+
+  private static <R> CompletableFuture<Map<HostAndPort, R>> all(Collection<HostAndPort> nodes, Function<HostAndPort, CompletableFuture<R>> ask) {
     Map<HostAndPort, CompletableFuture<R>> asked = new LinkedHashMap<>();
-    for (HostAndPort node : nodes) {
-      asked.computeIfAbsent(node, n -> CompletableFuture.supplyAsync(() -> ask.apply(n), io));
+    for (HostAndPort node : new LinkedHashSet<>(nodes)) {
+      asked.put(node, ask.apply(node));
     }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200);
-    Map<HostAndPort, R> out = new LinkedHashMap<>();
-    for (Map.Entry<HostAndPort, CompletableFuture<R>> e : asked.entrySet()) {
-      try {
-        out.put(e.getKey(), e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        out.put(e.getKey(), late.apply(e.getKey()));
-      } catch (Exception ex) {
-        out.put(e.getKey(), late.apply(e.getKey()));
-      }
-    }
-    return out;
+    return CompletableFuture.allOf(asked.values().toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+      Map<HostAndPort, R> out = new LinkedHashMap<>();
+      asked.forEach((n, f) -> out.put(n, f.join()));
+      return out;
+    });
+  }
+
+  /** The run id of the server behind the kept connection to {@code node}, if one is open and INFO was allowed. */
+  String runIdOf(HostAndPort node) {
+    Node kept = connections.getIfPresent(node);
+    return kept == null ? null : kept.runId();
   }
 
   private ReplicationIds idsOf(HostAndPort node) {
@@ -98,6 +132,8 @@ final class JedisRoleProbe implements RoleProbe {
         }
         return replid == null ? null : new ReplicationIds(replid, replid2);
       }
+    } catch (JedisDataException e) {
+      return null; // INFO not allowed: the lineage stays unknown, the connection is fine
     } catch (RuntimeException e) {
       connections.invalidate(node);
       return null;
@@ -117,9 +153,12 @@ final class JedisRoleProbe implements RoleProbe {
     try {
       kept = connections.get(node, this::connect);
     } catch (JedisAccessControlException e) {
-      return NodeRole.error("authentication to " + node + " failed (" + firstLine(e) + "): check the Redis user/password");
-    } catch (redis.clients.jedis.exceptions.JedisException e) {
-      return NodeRole.unreachable("cannot connect to " + node + ": " + firstLine(e));
+      return NodeRole.error(node + ": " + firstLine(e) + " (authentication failed: check the Redis user/password in clientConfig)");
+    } catch (JedisConnectionException e) {
+      return timedOut(e) ? NodeRole.silent(node + ": no answer within " + timeoutMillis + " ms (" + firstLine(e) + ")")
+          : NodeRole.unreachable(node + ": cannot connect (" + firstLine(e) + ")");
+    } catch (JedisException e) {
+      return NodeRole.error(node + ": " + firstLine(e));
     } catch (RuntimeException e) {
       return NodeRole.error(node + " sent a handshake reply that cannot be read (" + e.getClass().getSimpleName() + "): is this a Redis server?");
     }
@@ -129,15 +168,26 @@ final class JedisRoleProbe implements RoleProbe {
         return parse(node, jedis.role()).withRunId(kept.runId());
       } catch (JedisConnectionException e) {
         connections.invalidate(node);
-        return NodeRole.unreachable(node + " did not answer ROLE: " + firstLine(e));
+        return timedOut(e) ? NodeRole.silent(node + ": no ROLE reply within " + timeoutMillis + " ms")
+            : NodeRole.unreachable(node + ": connection lost (" + firstLine(e) + ")");
       } catch (JedisDataException e) {
         connections.invalidate(node);
-        return NodeRole.error(node + " refused ROLE (" + firstLine(e) + "): the Redis user needs +role");
+        return NodeRole.error(node + ": " + firstLine(e) + " (the Redis user needs +role)");
       } catch (RuntimeException e) {
         connections.invalidate(node);
         return NodeRole.error(node + " sent an unreadable ROLE reply: " + firstLine(e));
       }
     }
+  }
+
+  /** A timeout (connect or read) rather than a refusal: the node may be stalled, not gone. */
+  static boolean timedOut(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Node connect(HostAndPort address) {
@@ -219,5 +269,6 @@ final class JedisRoleProbe implements RoleProbe {
   public void close() {
     connections.invalidateAll();
     connections.cleanUp();
+    inFlight.values().forEach(f -> f.complete(NodeRole.unreachable("discovery closed")));
   }
 }

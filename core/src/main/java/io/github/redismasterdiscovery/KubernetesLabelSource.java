@@ -37,8 +37,11 @@ final class KubernetesLabelSource implements Source {
 
   private final KubernetesClient client;
   private final Settings settings;
-  private final Runnable onChange;
+  private final Events events;
+  private final Runnable onChange = this::informerChanged;
   private final Warnings warnings;
+  private final Object seenLock = new Object();
+  private List<HostAndPort> seen = List.of(); // guarded by seenLock
   /** A watch that is re-established within this time (normal expiry, a blip) is not reported as down. */
   private static final long RECONNECT_GRACE_NANOS = 1_000_000_000L;
 
@@ -47,11 +50,31 @@ final class KubernetesLabelSource implements Source {
   private final java.util.function.Consumer<Throwable> errorListener = t -> lastError = describe(t);
   private volatile long notWatchingSince;
 
-  KubernetesLabelSource(KubernetesClient client, Settings settings, Runnable onChange, Warnings warnings) {
+  KubernetesLabelSource(KubernetesClient client, Settings settings, Events events, Warnings warnings) {
     this.client = client;
     this.settings = settings;
-    this.onChange = onChange;
+    this.events = events;
     this.warnings = warnings;
+  }
+
+  /** An informer event or a (re)list: a newly labeled pod is proposed at once, so it is chased before any round. */
+  private void informerChanged() {
+    List<HostAndPort> now = candidates();
+    List<HostAndPort> added = new ArrayList<>(now);
+    synchronized (seenLock) {
+      added.removeAll(seen);
+      seen = now;
+    }
+    for (HostAndPort a : added) {
+      events.proposed(a, SourceKind.KUBERNETES, "pod labeled " + selectorText());
+    }
+    events.changed();
+  }
+
+  private String selectorText() {
+    StringBuilder b = new StringBuilder();
+    settings.selector().forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
   }
 
   @Override
@@ -90,7 +113,7 @@ final class KubernetesLabelSource implements Source {
     if (inf != null && inf.isWatching()) {
       notWatchingSince = 0;
       lastError = null;
-      return Health.up();
+      return Health.up(seenText(inf));
     }
     if (notWatchingSince == 0) {
       notWatchingSince = now;
@@ -106,6 +129,22 @@ final class KubernetesLabelSource implements Source {
     }
     return new Health(SourceState.Status.DOWN, error != null ? error
         : "not watching pods in namespace " + settings.namespace() + " (Kubernetes API unreachable?); reconnecting");
+  }
+
+  /** What the watch sees, for error messages: "0 pods match isMaster=true in namespace redis", or which ones. */
+  private String seenText(SharedIndexInformer<Pod> inf) {
+    List<Pod> pods = inf.getStore().list();
+    String where = " match " + selectorText() + " in namespace " + settings.namespace();
+    if (pods.isEmpty()) {
+      return "0 pods" + where;
+    }
+    List<String> names = new ArrayList<>();
+    for (Pod p : pods) {
+      HostAndPort a = candidate(p);
+      names.add(p.getMetadata().getName() + (a == null ? " (not a candidate: not Ready, terminating or no address)" : " " + a));
+    }
+    names.sort(null);
+    return pods.size() + (pods.size() == 1 ? " pod" : " pods") + where + ": " + String.join(", ", names);
   }
 
   /** The pod's Redis address, or null when it is not a candidate (not labeled, not ready, terminating, no usable IP). */

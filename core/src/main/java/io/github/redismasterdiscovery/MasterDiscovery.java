@@ -1,7 +1,5 @@
 package io.github.redismasterdiscovery;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,14 +16,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,107 +46,177 @@ import redis.clients.jedis.exceptions.JedisException;
  *
  * <h2>How the master is decided</h2>
  * Every source only proposes. In each evaluation round (on any source's change, on
- * {@link #checkNow()}, and every {@code verifyInterval} — every {@code probeInterval} while there is
- * no master) the current master and all proposed candidates are asked {@code ROLE} in parallel:
+ * {@link #checkNow()}, after a pool saw {@code READONLY} or a broken connection, every
+ * {@code verifyInterval} while the master answers, every {@code probeInterval} while there is no
+ * master) the current master and all proposed candidates are asked {@code ROLE} in parallel:
  * <table>
  *   <caption>Decision table</caption>
  *   <tr><th>current master answers</th><th>Sentinel majority names S, and S answers master</th><th>other nodes answering master</th><th>result</th></tr>
  *   <tr><td colspan="3">two servers answer master, one promoted from the other ({@code master_replid2} = the other's {@code master_replid})</td><td>the older is no claimant (reported), whatever a lagging Sentinel says</td></tr>
+ *   <tr><td colspan="3">a server only probing found answers master but shares no replication history with this group</td><td>ignored (reported)</td></tr>
  *   <tr><td>master</td><td>no, or S is the current master</td><td>none</td><td>keep current</td></tr>
  *   <tr><td>master</td><td>yes, S differs</td><td>any</td><td>switch to S</td></tr>
  *   <tr><td>master</td><td>no</td><td>X</td><td>keep current; {@link MasterSnapshot#conflict()} reports X (never flap)</td></tr>
- *   <tr><td>replica, no answer, or none yet</td><td>yes</td><td>any</td><td>S</td></tr>
- *   <tr><td>replica, no answer, or none yet</td><td>no</td><td>one or more</td><td>the first by source order (Sentinel, labels, DNS, replication); others reported</td></tr>
- *   <tr><td>replica, no answer, or none yet</td><td>no</td><td>none, after probing every known node</td><td>no master</td></tr>
+ *   <tr><td>no answer in time (a stall)</td><td>no, or S is the current master</td><td>none</td><td>keep current as suspect ({@link MasterSnapshot#suspectSince()}) until the Sentinels agree it is down or {@code suspectTimeout} passes</td></tr>
+ *   <tr><td>replica, refused, or none yet</td><td>yes</td><td>any</td><td>S</td></tr>
+ *   <tr><td>replica, refused, or none yet</td><td>no</td><td>one or more</td><td>the first by source order (Sentinel, labels, DNS, configured nodes, replication); others reported</td></tr>
+ *   <tr><td>replica, refused, or none yet</td><td>no</td><td>none, after probing every known node</td><td>no master: {@link #awaitMaster} throws {@link MasterUnavailableException} naming what each node answered and what each source sees</td></tr>
  * </table>
- * The first verified candidate wins even while other sources are stale (a lagging label does not
- * delay a switch that Sentinel or probing already proved). A source that fails never drops a master
- * that still answers {@code ROLE} master; it is reported in {@link MasterSnapshot#sources()}.
+ * A candidate a source has just named (a newly labeled pod, the replica Sentinel's leader is
+ * promoting, a {@code +switch-master}) is asked again every few ms until it answers master; a
+ * promotion from the current master (its replication history shows it) is followed at once. The
+ * first verified candidate wins even while other sources are stale, and a source that fails never
+ * drops a master that still answers; it is reported in {@link MasterSnapshot#sources()}.
+ *
+ * <h2>Write fence</h2>
+ * When Sentinel's leader announces the replica it promotes away from the current master, pools
+ * following this discovery stop starting commands on that master until the new one is proven (or
+ * the failover aborts, or {@code writeFenceTimeout} passes): Sentinel does not pause the old master,
+ * so writes it accepted after the promotion would be lost. On by default ({@link Builder#writeFence}).
  *
  * <h2>Threads</h2>
- * One evaluation thread, a small I/O pool for probes and queries, one thread per Sentinel, one
- * listener thread, and fabric8's informer threads; all daemon, all named {@code rmd-*}, all ended by
- * {@link #close()}.
+ * None of its own: every discovery in the JVM shares one timer thread, a bounded I/O pool (16
+ * threads at most, gone when idle), one listener thread, one subscriber thread per Sentinel and one
+ * pod informer per watched pod set; all daemon, all named {@code rmd-*}, all ended with the last
+ * discovery's {@link #close()}.
  */
 public final class MasterDiscovery implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(MasterDiscovery.class);
 
-  private final Settings settings;
+  private final JedisClientConfig clientConfig;
   private final boolean sharedDefaultClient;
-  private final ScheduledExecutorService loop;
-  private final ExecutorService io;
-  private final ExecutorService notifier;
-  private final List<Source> sources = new ArrayList<>();
-  private final SentinelSource sentinel;
+  private final SharedRuntime runtime;
   private final RoleProbe probe;
-  private final Cache<HostAndPort, Boolean> knownNodes;
+  private final List<Source> sources = new ArrayList<>();
+  private final DiscoveryLoop loop;
   private final List<MasterListener> listeners = new CopyOnWriteArrayList<>();
-  private final AtomicBoolean queued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final Object masterMonitor = new Object();
   private final Warnings warnings = new Warnings(Duration.ofMinutes(1));
 
-  private volatile MasterSnapshot snapshot;
-  private volatile long rounds;
-  private volatile long roundsStarted;
-  private final AtomicLong verdictDue = new AtomicLong();
-  // Below: touched only by the loop thread.
-  private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
-  private ScheduledFuture<?> nextTick;
-  private long firstSignalNanos;
-  private List<HostAndPort> masterReplicas = List.of();
-  private long lastSentinelRefreshNanos;
-
-  private MasterDiscovery(Builder b, Settings settings) {
-    this.settings = settings;
-    this.loop = Executors.newSingleThreadScheduledExecutor(Threads.named("rmd-discovery"));
-    this.io = Executors.newCachedThreadPool(Threads.named("rmd-discovery-io"));
-    this.notifier = Executors.newSingleThreadExecutor(Threads.named("rmd-discovery-listener"));
-    this.probe = new JedisRoleProbe(settings.redisConfig, settings.probeTimeout, io);
-    this.knownNodes = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(30)).maximumSize(64).build();
+  private MasterDiscovery(Builder b) {
+    this.clientConfig = b.redisConfig;
+    this.runtime = SharedRuntime.acquire();
     this.listeners.addAll(b.listeners);
-    Runnable onChange = this::checkNow;
+    DiscoveryLoop.Env env = b.env != null ? b.env : runtimeEnv(runtime);
+    this.probe = b.probe != null ? b.probe : new JedisRoleProbe(b.redisConfig, b.probeTimeout, runtime);
+    SentinelSource sentinel = null;
+    boolean usesDefaultClient = false;
+    Forward events = new Forward();
     try {
-      if (b.sentinels.isEmpty()) {
-        sentinel = null;
-      } else {
-        sentinel = new SentinelSource(b.sentinels, b.masterName, settings.sentinelConfig, settings.probeTimeout, b.sentinelHeartbeat,
-            onChange, io, loop, warnings);
+      if (!b.sentinels.isEmpty()) {
+        JedisClientConfig sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
+        sentinel = new SentinelSource(b.sentinels, b.masterName, sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events,
+            warnings);
         sources.add(sentinel);
       }
-      sharedDefaultClient = b.selector != null && b.kubernetesClient == null;
+      usesDefaultClient = b.selector != null && b.kubernetesClient == null;
       if (b.selector != null) {
-        KubernetesClient client = sharedDefaultClient ? SharedPodInformers.acquireDefaultClient() : b.kubernetesClient;
+        KubernetesClient client = usesDefaultClient ? SharedPodInformers.acquireDefaultClient() : b.kubernetesClient;
         try {
           String namespace = resolveNamespace(b.namespace, b.serviceAccountNamespaceFile, client);
           sources.add(new KubernetesLabelSource(client, new KubernetesLabelSource.Settings(namespace, b.selector, b.portNames,
-              b.defaultPort, b.headlessService, b.clusterDomain, b.externalAddresses), onChange, warnings));
+              b.defaultPort, b.headlessService, b.clusterDomain, b.externalAddresses), events, warnings));
         } catch (RuntimeException e) {
-          if (sharedDefaultClient) {
+          if (usesDefaultClient) {
             SharedPodInformers.releaseDefaultClient();
           }
           throw e;
         }
       }
       if (b.dnsName != null) {
-        sources.add(new DnsSource(b.dnsName, b.dnsPort, b.dnsTtl, io, onChange));
+        sources.add(new DnsSource(b.dnsName, b.dnsPort, b.dnsTtl, runtime.ioExecutor(), events));
       }
     } catch (RuntimeException e) {
-      shutdownExecutors();
+      probe.close();
+      SharedRuntime.release(runtime);
       throw e;
     }
-    Instant now = Instant.now();
-    for (Source s : sources) {
-      states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
-    }
-    if (!b.staticNodes.isEmpty()) {
-      states.put(SourceKind.NODE_PROBE, new SourceState(SourceKind.NODE_PROBE, SourceState.Status.UP, "", now));
-      b.staticNodes.forEach(n -> knownNodes.put(n, Boolean.TRUE));
-    }
-    this.snapshot = new MasterSnapshot(null, null, null, 0, null, null, states);
+    this.sharedDefaultClient = usesDefaultClient;
+    DiscoveryLoop.Timing timing = new DiscoveryLoop.Timing(b.verifyInterval, b.probeInterval, b.suspectTimeout, b.chaseTimeout,
+        b.writeFence, b.writeFenceTimeout, b.sentinelRefresh);
+    this.loop = new DiscoveryLoop(timing, env, probe, List.copyOf(sources), sentinel, b.staticNodes, listeners);
+    events.target = loop;
     sources.forEach(Source::start);
-    checkNow();
+    loop.start();
+  }
+
+  /** Sources are built before the loop they report to. */
+  private static final class Forward implements Source.Events, SentinelSource.FailoverSignals {
+    volatile DiscoveryLoop target;
+
+    @Override
+    public void changed() {
+      DiscoveryLoop t = target;
+      if (t != null) {
+        t.changed();
+      }
+    }
+
+    @Override
+    public void proposed(HostAndPort candidate, SourceKind source, String why) {
+      DiscoveryLoop t = target;
+      if (t != null) {
+        t.proposed(candidate, source, why);
+      }
+    }
+
+    @Override
+    public void promotionStarting(HostAndPort master, HostAndPort candidate) {
+      DiscoveryLoop t = target;
+      if (t != null) {
+        t.promotionStarting(master, candidate);
+      }
+    }
+
+    @Override
+    public void promotionAborted(HostAndPort master) {
+      DiscoveryLoop t = target;
+      if (t != null) {
+        t.promotionAborted(master);
+      }
+    }
+
+    @Override
+    public void masterDown(HostAndPort master) {
+      DiscoveryLoop t = target;
+      if (t != null) {
+        t.masterDown(master);
+      }
+    }
+  }
+
+  private static DiscoveryLoop.Env runtimeEnv(SharedRuntime runtime) {
+    return new DiscoveryLoop.Env() {
+      @Override
+      public long nanoTime() {
+        return System.nanoTime();
+      }
+
+      @Override
+      public Instant now() {
+        return Instant.now();
+      }
+
+      @Override
+      public DiscoveryLoop.Cancellable schedule(long delayNanos, Runnable task) {
+        ScheduledFuture<?> f = delayNanos <= 0 && runtime.io(task) ? null : runtime.later(delayNanos, task);
+        return () -> {
+          if (f != null) {
+            f.cancel(false);
+          }
+        };
+      }
+
+      @Override
+      public void notify(Runnable task) {
+        try {
+          runtime.listeners.execute(task);
+        } catch (RejectedExecutionException e) {
+          // the last discovery is closing
+        }
+      }
+    };
   }
 
   /** A builder; {@link Builder#build()} validates every setting and starts watching. */
@@ -164,54 +226,43 @@ public final class MasterDiscovery implements AutoCloseable {
 
   /** The current state; never blocks. */
   public MasterSnapshot snapshot() {
-    return snapshot;
+    return loop.snapshot();
   }
 
   /**
    * The verified master, waiting up to {@code timeout} for one.
    *
-   * @throws MasterUnavailableException when none is verified in time; the message names each source's state
+   * @throws MasterUnavailableException when none is verified in time; the message names what each
+   *     node answered and what each source sees
    * @throws JedisException when this discovery is closed (not retried by pools or executors)
    */
   public HostAndPort awaitMaster(Duration timeout) {
     requireNonNegative(timeout, "timeout");
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (masterMonitor) {
-      while (true) {
-        if (closed.get()) {
-          throw closedException();
-        }
-        MasterSnapshot s = snapshot;
-        if (s.master().isPresent()) {
-          return s.master().get();
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new MasterUnavailableException("no verified Redis master within " + timeout.toMillis() + " ms", s);
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(masterMonitor, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new MasterUnavailableException("interrupted while waiting for a Redis master", snapshot);
-        }
-      }
+    if (closed.get()) {
+      throw closedException();
     }
+    HostAndPort master;
+    try {
+      master = loop.awaitMaster(timeout.toNanos());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new MasterUnavailableException("interrupted while waiting for a Redis master", snapshot());
+    }
+    if (master != null) {
+      return master;
+    }
+    if (closed.get()) {
+      throw closedException();
+    }
+    throw new MasterUnavailableException("no verified Redis master within " + timeout.toMillis() + " ms", snapshot());
   }
 
   /**
    * Asks for an evaluation round now, for example after a client saw {@code READONLY} or a broken
-   * connection. Returns at once; rounds requested while one is pending are merged.
+   * connection. Returns at once; rounds requested while one is running are merged.
    */
   public void checkNow() {
-    if (closed.get() || !queued.compareAndSet(false, true)) {
-      return;
-    }
-    try {
-      loop.execute(this::runRound);
-    } catch (RejectedExecutionException e) {
-      queued.set(false); // closing
-    }
+    loop.checkNow();
   }
 
   /** Adds a listener for master changes; see {@link MasterListener} for the threading contract. */
@@ -231,58 +282,49 @@ public final class MasterDiscovery implements AutoCloseable {
 
   /** Evaluation rounds completed so far. */
   long roundsCompleted() {
-    return rounds;
+    return loop.roundsCompleted();
   }
 
-  /**
-   * A client saw the master misbehave ({@code READONLY}, a refused connect, a broken connection):
-   * re-check now, and until a round that started after this call has completed, have borrowers wait
-   * for its verdict ({@link #awaitVerdict}) rather than open connections to a node that may no
-   * longer be the master.
-   */
+  /** A client saw the master misbehave: re-check now, and have borrowers wait for that verdict (see {@link DiscoveryLoop#doubt()}). */
   void doubt() {
-    long due = roundsStarted + 1; // the next round to start sees whatever made the caller doubt
-    verdictDue.accumulateAndGet(due, Math::max);
-    checkNow();
+    loop.doubt();
   }
 
-  /** Returns once no doubt is pending (its round has completed), or at the deadline, or when closed. Cheap when none is. */
+  /** Returns once no doubt is pending and no write fence holds the master, or at the deadline. */
   void awaitVerdict(long deadlineNanos) {
-    long due = verdictDue.get();
-    if (rounds >= due) {
-      return;
-    }
-    synchronized (masterMonitor) {
-      while (rounds < due && !closed.get()) {
-        long left = deadlineNanos - System.nanoTime();
-        if (left <= 0) {
-          return;
-        }
-        try {
-          TimeUnit.NANOSECONDS.timedWait(masterMonitor, left);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
+    loop.awaitVerdict(deadlineNanos);
   }
 
-  /** The Redis client configuration (credentials, TLS, database) the library uses for data nodes. */
+  /** The generation under a write fence, or -1. */
+  long fencedGeneration() {
+    return loop.fencedGeneration();
+  }
+
+  void addFenceObserver(DiscoveryLoop.FenceObserver o) {
+    loop.addFenceObserver(o);
+  }
+
+  void removeFenceObserver(DiscoveryLoop.FenceObserver o) {
+    loop.removeFenceObserver(o);
+  }
+
+  /** The Redis client configuration (credentials, TLS, database) as the application gave it. */
   JedisClientConfig clientConfig() {
-    return settings.redisConfig;
+    return clientConfig;
   }
 
   /**
-   * Stops every source and thread. Idempotent. Afterwards the snapshot names no master (so no pool
-   * keeps using an unverified one) and {@link #awaitMaster} throws. Close the pools and clients that
-   * follow this discovery first.
+   * Stops every source. Idempotent, and publishes nothing: no listener hears of a "lost" master
+   * because the discovery closed. Afterwards the snapshot names no master (so no pool keeps using
+   * an unverified one) and {@link #awaitMaster} throws. Close the pools and clients that follow this
+   * discovery first.
    */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    loop.close();
     for (Source s : sources) {
       try {
         s.close();
@@ -290,169 +332,20 @@ public final class MasterDiscovery implements AutoCloseable {
         log.debug("closing {} source failed", s.kind(), e);
       }
     }
-    shutdownExecutors();
     probe.close();
     if (sharedDefaultClient) {
       SharedPodInformers.releaseDefaultClient();
     }
-    synchronized (masterMonitor) {
-      snapshot = snapshot.closed(Instant.now());
-      masterMonitor.notifyAll();
-    }
+    SharedRuntime.release(runtime);
   }
 
   private JedisException closedException() {
-    return new JedisException("MasterDiscovery is closed (" + snapshot.describe() + "): close pools and clients before the discovery they follow");
+    return new JedisException("MasterDiscovery is closed (" + snapshot().describe() + "): close pools and clients before the discovery they follow");
   }
 
   @Override
   public String toString() {
-    return "MasterDiscovery{" + snapshot.describe() + "}";
-  }
-
-  private void shutdownExecutors() {
-    Threads.shutdown(loop, 2_000);
-    Threads.shutdown(notifier, 2_000);
-    Threads.shutdown(io, 2_000);
-  }
-
-  private void runRound() {
-    queued.set(false); // a change during this round queues another
-    if (closed.get()) {
-      return;
-    }
-    roundsStarted++; // only this thread writes it
-    try {
-      long delay = round(System.nanoTime());
-      if (nextTick != null) {
-        nextTick.cancel(false);
-      }
-      nextTick = loop.schedule(this::runRound, delay, TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException e) {
-      // closing
-    } catch (RuntimeException e) {
-      log.error("master evaluation failed; retrying in {} ms", settings.probeInterval.toMillis(), e);
-      try {
-        nextTick = loop.schedule(this::runRound, settings.probeInterval.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException closing) {
-        // closing
-      }
-    }
-  }
-
-  /** One round; returns the nanoseconds until the next one. */
-  private long round(long nowNanos) {
-    Instant now = Instant.now();
-    updateSourceStates(now);
-    if (sentinel != null && nowNanos - lastSentinelRefreshNanos >= settings.sentinelRefresh.toNanos()) {
-      lastSentinelRefreshNanos = nowNanos;
-      sentinel.refresh();
-    }
-    Map<HostAndPort, SourceKind> hints = new LinkedHashMap<>();
-    for (Source s : sources) {
-      for (HostAndPort c : s.candidates()) {
-        hints.putIfAbsent(c, s.kind());
-      }
-    }
-    // The master's replicas as of the last round: a promotion shows on them first (Sentinel does not
-    // pause the old master, so every round it goes unnoticed is writes lost). Live nodes, so cheap.
-    for (HostAndPort replica : masterReplicas) {
-      hints.putIfAbsent(replica, SourceKind.NODE_PROBE);
-    }
-    HostAndPort majority = sentinel == null ? null : sentinel.majority();
-    MasterSnapshot before = snapshot;
-    HostAndPort current = before.master().orElse(null);
-    Decider.Decision d = Decider.decide(current, before.source().orElse(null), hints, majority, knownNodes.asMap().keySet(), probe);
-    remember(d);
-    masterReplicas = d.master() == null ? List.of() : d.roles().get(d.master()).replicas();
-
-    boolean disagreement = d.master() == null || !d.master().equals(current) || d.conflict() != null
-        || (majority != null && !majority.equals(d.master()));
-    if (disagreement && firstSignalNanos == 0) {
-      firstSignalNanos = nowNanos;
-    }
-    boolean changed = !Objects.equals(current, d.master());
-    long generation = changed ? before.generation() + 1 : before.generation();
-    HostAndPort lastKnown = d.master() != null ? d.master() : before.lastKnownMaster().orElse(null);
-    MasterSnapshot after = new MasterSnapshot(d.master(), d.source(), d.master() == null ? null : now, generation, lastKnown,
-        d.conflict(), states);
-    snapshot = after;
-    if (d.conflict() != null && !d.conflict().equals(before.conflict().orElse(null))) {
-      log.warn("Redis split brain: {}", d.conflict());
-    }
-    if (changed) {
-      long sinceSignalMs = firstSignalNanos == 0 ? 0 : (nowNanos - firstSignalNanos) / 1_000_000;
-      if (d.master() != null) {
-        log.info("Redis master {} -> {} (source {}, {} ms after the first signal)", current == null ? "none" : current, d.master(), d.source(),
-            sinceSignalMs);
-      } else {
-        log.warn("Redis master {} lost and no node answers ROLE master: {}", current, describeRoles(d));
-      }
-      notifyListeners(before, after);
-    }
-    if (!disagreement) {
-      firstSignalNanos = 0;
-    }
-    synchronized (masterMonitor) {
-      rounds++;
-      masterMonitor.notifyAll();
-    }
-    return (d.master() == null ? settings.probeInterval : settings.verifyInterval).toNanos();
-  }
-
-  private void remember(Decider.Decision d) {
-    for (Map.Entry<HostAndPort, NodeRole> e : d.roles().entrySet()) {
-      NodeRole.Kind k = e.getValue().kind();
-      if (k == NodeRole.Kind.MASTER || k == NodeRole.Kind.REPLICA) {
-        knownNodes.put(e.getKey(), Boolean.TRUE);
-      }
-    }
-    d.learned().forEach(n -> knownNodes.put(n, Boolean.TRUE));
-  }
-
-  private static String describeRoles(Decider.Decision d) {
-    List<String> parts = new ArrayList<>();
-    d.roles().forEach((a, r) -> parts.add(a + "=" + r.kind() + (r.detail().isEmpty() ? "" : " (" + r.detail() + ")")));
-    return parts.isEmpty() ? "no candidates" : String.join(", ", parts);
-  }
-
-  private void updateSourceStates(Instant now) {
-    for (Source s : sources) {
-      Source.Health h = s.health();
-      SourceState before = states.get(s.kind());
-      SourceState after = before.with(h.status(), h.detail(), now);
-      if (after.status() != before.status()) {
-        if (after.status() == SourceState.Status.UP) {
-          if (before.status() == SourceState.Status.STARTING) {
-            log.info("{} source is up", s.kind());
-          } else {
-            log.warn("{} source is back up (was {}: {})", s.kind(), before.status(), before.detail());
-          }
-        } else if (after.status() != SourceState.Status.STARTING) {
-          log.warn("{} source is {}: {}", s.kind(), after.status(), after.detail());
-        }
-      }
-      states.put(s.kind(), after);
-    }
-  }
-
-  private void notifyListeners(MasterSnapshot before, MasterSnapshot after) {
-    if (listeners.isEmpty()) {
-      return;
-    }
-    try {
-      notifier.execute(() -> {
-        for (MasterListener l : listeners) {
-          try {
-            l.onMasterChange(before, after);
-          } catch (RuntimeException e) {
-            log.error("MasterListener {} threw; ignored", l, e);
-          }
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      // closing
-    }
+    return "MasterDiscovery{" + snapshot().describe() + "}";
   }
 
   private static String resolveNamespace(String configured, Path serviceAccountFile, KubernetesClient client) {
@@ -491,25 +384,6 @@ public final class MasterDiscovery implements AutoCloseable {
     return d;
   }
 
-  /** Validated settings shared by the loop. */
-  private static final class Settings {
-    final JedisClientConfig redisConfig;
-    final JedisClientConfig sentinelConfig;
-    final Duration verifyInterval;
-    final Duration probeInterval;
-    final Duration probeTimeout;
-    final Duration sentinelRefresh;
-
-    Settings(Builder b) {
-      this.redisConfig = b.redisConfig;
-      this.sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
-      this.verifyInterval = b.verifyInterval;
-      this.probeInterval = b.probeInterval;
-      this.probeTimeout = b.probeTimeout;
-      this.sentinelRefresh = b.sentinelRefresh;
-    }
-  }
-
   /**
    * Settings for a {@link MasterDiscovery}. Every setter checks its value at once and throws an
    * {@link IllegalArgumentException} that names the setting and the fix; {@link #build()} checks
@@ -535,8 +409,8 @@ public final class MasterDiscovery implements AutoCloseable {
     private final List<HostAndPort> sentinels = new ArrayList<>();
     private String masterName;
     private JedisClientConfig sentinelConfig;
-    private Duration sentinelHeartbeat = Duration.ofSeconds(1);
-    private Duration sentinelRefresh = Duration.ofSeconds(5);
+    private Duration sentinelHeartbeat = Duration.ofSeconds(2);
+    private Duration sentinelRefresh = Duration.ofSeconds(30);
 
     private String dnsName;
     private int dnsPort;
@@ -544,10 +418,16 @@ public final class MasterDiscovery implements AutoCloseable {
 
     private final Set<HostAndPort> staticNodes = new LinkedHashSet<>();
     private JedisClientConfig redisConfig = DefaultJedisClientConfig.builder().build();
-    private Duration verifyInterval = Duration.ofMillis(500);
+    private Duration verifyInterval = Duration.ofSeconds(5);
     private Duration probeInterval = Duration.ofMillis(100);
     private Duration probeTimeout = Duration.ofMillis(500);
+    private Duration suspectTimeout = Duration.ofSeconds(5);
+    private Duration chaseTimeout = Duration.ofSeconds(10);
+    private boolean writeFence = true;
+    private Duration writeFenceTimeout = Duration.ofSeconds(5);
     private final List<MasterListener> listeners = new ArrayList<>();
+    private DiscoveryLoop.Env env;
+    private RoleProbe probe;
 
     private Builder() {}
 
@@ -680,13 +560,20 @@ public final class MasterDiscovery implements AutoCloseable {
       return this;
     }
 
-    /** How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects (default 1 s). */
+    /**
+     * How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects
+     * (default 2 s). Discoveries in one JVM share a subscription per Sentinel when they use the same
+     * credentials and heartbeat.
+     */
     public Builder sentinelHeartbeat(Duration heartbeat) {
       this.sentinelHeartbeat = requirePositive(heartbeat, "sentinelHeartbeat");
       return this;
     }
 
-    /** How often every Sentinel is asked for the master again, besides its announcements (default 5 s). */
+    /**
+     * How often every Sentinel is asked for the master again on a short-lived connection, besides its
+     * announcements and the query on every (re)subscribe (default 30 s).
+     */
     public Builder sentinelRefreshInterval(Duration interval) {
       this.sentinelRefresh = requirePositive(interval, "sentinelRefreshInterval");
       return this;
@@ -726,9 +613,9 @@ public final class MasterDiscovery implements AutoCloseable {
     }
 
     /**
-     * How often a healthy master and its replicas are asked {@code ROLE} (default 500 ms). This bounds
-     * how long a promotion that no source announced yet goes unnoticed: Sentinel does not pause the
-     * old master, so writes it accepts meanwhile are lost when it is demoted.
+     * How often a healthy master is asked {@code ROLE} when nothing happens (default 5 s): the safety
+     * net under the event paths (Sentinel's announcements, label changes, pools' errors), which carry
+     * every failover. An idle discovery costs each master one {@code ROLE} per interval.
      */
     public Builder verifyInterval(Duration interval) {
       this.verifyInterval = requirePositive(interval, "verifyInterval");
@@ -744,6 +631,52 @@ public final class MasterDiscovery implements AutoCloseable {
     /** Connect and read timeout of every probe and Sentinel query (default 500 ms). */
     public Builder probeTimeout(Duration timeout) {
       this.probeTimeout = requirePositive(timeout, "probeTimeout");
+      return this;
+    }
+
+    /**
+     * How long a master that stopped answering (a stall: no reply within the probe timeout, not a
+     * refused connection) stays the master, marked suspect, while no other node claims master and
+     * the Sentinel majority still names it (default 5 s). The Sentinels agreeing it is down
+     * ({@code +odown}) ends it sooner. A master lost and found again unchanged is not a failover:
+     * pools keep their connections either way.
+     */
+    public Builder suspectTimeout(Duration timeout) {
+      this.suspectTimeout = requireNonNegative(timeout, "suspectTimeout");
+      return this;
+    }
+
+    /**
+     * Whether pools stop starting commands on the master once Sentinel's leader announces the
+     * replica it is promoting, until the new master is proven (default true). Sentinel does not
+     * pause the old master, so without the fence every write it accepts after the promotion is lost.
+     */
+    public Builder writeFence(boolean enabled) {
+      this.writeFence = enabled;
+      return this;
+    }
+
+    /** The longest a write fence holds when no promotion is proven (default 5 s); then writes go to the old master again. */
+    public Builder writeFenceTimeout(Duration timeout) {
+      this.writeFenceTimeout = requirePositive(timeout, "writeFenceTimeout");
+      return this;
+    }
+
+    /** How long a newly named candidate is asked again and again until it answers master (default 10 s). */
+    Builder chaseTimeout(Duration timeout) {
+      this.chaseTimeout = requirePositive(timeout, "chaseTimeout");
+      return this;
+    }
+
+    /** Time and timers (tests drive them by hand). */
+    Builder env(DiscoveryLoop.Env env) {
+      this.env = Objects.requireNonNull(env, "env");
+      return this;
+    }
+
+    /** The ROLE probe (tests answer from a table). */
+    Builder probe(RoleProbe probe) {
+      this.probe = Objects.requireNonNull(probe, "probe");
       return this;
     }
 
@@ -803,7 +736,7 @@ public final class MasterDiscovery implements AutoCloseable {
         selector = merged;
         extraSelector.clear();
       }
-      return new MasterDiscovery(this, new Settings(this));
+      return new MasterDiscovery(this);
     }
 
     private static Map<String, String> parseSelector(String selector, String field) {

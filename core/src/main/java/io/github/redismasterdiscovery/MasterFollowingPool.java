@@ -4,6 +4,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.commons.pool2.PooledObject;
 import org.apache.commons.pool2.PooledObjectFactory;
 import org.apache.commons.pool2.impl.DefaultPooledObject;
@@ -24,19 +26,21 @@ import redis.clients.jedis.exceptions.JedisException;
  *
  * @param <T> {@code Jedis} or {@code Connection}
  */
-final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterListener {
+final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterListener, FollowingConnection.Gate,
+    DiscoveryLoop.FenceObserver {
 
   /** How to open, check and close one kind of pooled object. */
   interface Kind<T> {
-    /** Opens a connection to {@code master}; {@code onDemoted} runs when it answers {@code READONLY}. */
-    T open(HostAndPort master, JedisClientConfig config, Runnable onDemoted);
+    /** Opens an object over {@code connection}, already connected to the master. */
+    T wrap(FollowingConnection connection);
+
+    /** The connection under the object. */
+    FollowingConnection connection(T object);
 
     /** Restores per-borrow state (the configured database, after a user's SELECT). */
     void activate(T object, JedisClientConfig config);
 
     boolean ping(T object);
-
-    boolean isBroken(T object);
 
     void close(T object);
   }
@@ -70,6 +74,8 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   private final Kind<T> kind;
   private final AtomicLong failovers = new AtomicLong();
   private final AtomicLong staleDiscarded = new AtomicLong();
+  private final AtomicLong inFlightAtFences = new AtomicLong();
+  private final Set<FollowingConnection> live = ConcurrentHashMap.newKeySet();
   private volatile Instant lastSwitch;
   private volatile GenericObjectPool<T> pool;
 
@@ -83,10 +89,12 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   void attach(GenericObjectPool<T> pool) {
     this.pool = pool;
     discovery.addListener(this);
+    discovery.addFenceObserver(this);
   }
 
   void detach() {
     discovery.removeListener(this);
+    discovery.removeFenceObserver(this);
   }
 
   /** The one deadline of a borrow: the pool's maxWait as it is set now, else 10 s (never forever). */
@@ -108,7 +116,7 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     long deadline = System.nanoTime() + maxWait.toNanos();
     boolean refusedOnce = false;
     while (true) {
-      discovery.awaitVerdict(deadline); // after a READONLY or a refused connect: the re-check's answer first
+      discovery.awaitVerdict(deadline); // after a READONLY or a refused connect, or at a write fence: the verdict first
       if (discovery.snapshot().master().isEmpty()) {
         awaitMaster(deadline, maxWait);
       }
@@ -150,15 +158,22 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   }
 
   FailoverStats stats() {
-    return new FailoverStats(failovers.get(), staleDiscarded.get(), lastSwitch);
+    return new FailoverStats(failovers.get(), staleDiscarded.get(), lastSwitch, inFlightAtFences.get());
   }
 
   MasterDiscovery discovery() {
     return discovery;
   }
 
+  /**
+   * Follows a new master: only a change of identity (a new generation) counts; a master lost and
+   * found again unchanged keeps its connections.
+   */
   @Override
   public void onMasterChange(MasterSnapshot previous, MasterSnapshot current) {
+    if (current.generation() == previous.generation()) {
+      return;
+    }
     if (current.master().isPresent() && previous.lastKnownMaster().isPresent()) {
       failovers.incrementAndGet();
       lastSwitch = current.verifiedAt().orElseGet(Instant::now);
@@ -169,13 +184,52 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     }
   }
 
+  @Override
+  public void beforeSend(FollowingConnection connection) {
+    long generation = connection.generation();
+    if (discovery.fencedGeneration() != generation) {
+      return; // the usual case: one volatile read
+    }
+    discovery.awaitVerdict(System.nanoTime() + maxWait().toNanos());
+    long now = discovery.snapshot().generation();
+    if (now != generation) {
+      connection.setBroken(); // never pooled again
+      throw new MasterChangedException("command not sent: the master changed while it waited at the write fence ("
+          + discovery.snapshot().master().map(HostAndPort::toString).orElse("no master yet") + " now); safe to retry");
+    }
+  }
+
+  @Override
+  public void demoted() {
+    discovery.doubt();
+  }
+
+  @Override
+  public int inFlight() {
+    int n = 0;
+    long fenced = discovery.fencedGeneration();
+    for (FollowingConnection c : live) {
+      if (c.generation() == fenced || fenced < 0) {
+        n += c.pending();
+      }
+    }
+    return n;
+  }
+
+  @Override
+  public void fenced(int inFlight) {
+    inFlightAtFences.addAndGet(inFlight);
+  }
+
   /** Opens a connection to the verified master, or fails at once: creating never waits (see the class comment). */
   @Override
   public PooledObject<T> makeObject() {
     MasterSnapshot s = discovery.snapshot();
     HostAndPort master = s.master().orElseThrow(() -> new MasterUnavailableException("no verified Redis master to connect to", s));
     try {
-      return new Tagged<>(kind.open(master, config, discovery::doubt), s.generation());
+      FollowingConnection connection = new FollowingConnection(master, config, this, s.generation());
+      live.add(connection);
+      return new Tagged<>(kind.wrap(connection), s.generation());
     } catch (RuntimeException e) {
       discovery.doubt(); // the master refused a connection: re-verify now, not at the next interval
       throw e;
@@ -214,9 +268,11 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   @Override
   public void destroyObject(PooledObject<T> p) {
     T object = p.getObject();
+    FollowingConnection connection = kind.connection(object);
+    live.remove(connection);
     if (stale(p)) {
       staleDiscarded.incrementAndGet();
-    } else if (kind.isBroken(object)) {
+    } else if (connection.isBroken()) {
       discovery.doubt();
     }
     kind.close(object);

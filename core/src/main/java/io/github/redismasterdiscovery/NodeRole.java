@@ -15,7 +15,13 @@ import redis.clients.jedis.HostAndPort;
  */
 record NodeRole(Kind kind, HostAndPort masterOfReplica, List<HostAndPort> replicas, String detail, String runId) {
 
-  enum Kind { MASTER, REPLICA, UNREACHABLE, ERROR }
+  /**
+   * What the node is, or why it did not say: {@code SILENT} connected (or was connecting) but gave
+   * no answer within the probe timeout (stalled, frozen, overloaded: maybe back soon);
+   * {@code UNREACHABLE} refused or dropped the connection (no process listening); {@code ERROR}
+   * answered, but not usefully (authentication, ACL, garbage).
+   */
+  enum Kind { MASTER, REPLICA, SILENT, UNREACHABLE, ERROR }
 
   static NodeRole master(List<HostAndPort> replicas) {
     return new NodeRole(Kind.MASTER, null, List.copyOf(replicas), "", null);
@@ -23,6 +29,10 @@ record NodeRole(Kind kind, HostAndPort masterOfReplica, List<HostAndPort> replic
 
   static NodeRole replicaOf(HostAndPort master) {
     return new NodeRole(Kind.REPLICA, master, List.of(), "", null);
+  }
+
+  static NodeRole silent(String why) {
+    return new NodeRole(Kind.SILENT, null, List.of(), why, null);
   }
 
   static NodeRole unreachable(String why) {
@@ -44,5 +54,22 @@ record NodeRole(Kind kind, HostAndPort masterOfReplica, List<HostAndPort> replic
 
   boolean isMaster() {
     return kind == Kind.MASTER;
+  }
+
+  /** What {@code node} answered, as one line that names it once (failure details already start with the address). */
+  static String line(HostAndPort node, String answer) {
+    return answer.startsWith(node.toString()) ? answer : node + " " + answer;
+  }
+
+  /** One line for snapshots and exception messages: what the node answered. */
+  String describe() {
+    switch (kind) {
+      case MASTER:
+        return "master";
+      case REPLICA:
+        return "replica of " + masterOfReplica;
+      default:
+        return detail;
+    }
   }
 }

@@ -22,6 +22,11 @@ final class RedisConfigs {
     return builder(base).connectionTimeoutMillis(millis).socketTimeoutMillis(millis).build();
   }
 
+  /** The same configuration with the client name the server shows in {@code CLIENT LIST}. */
+  static JedisClientConfig named(JedisClientConfig base, String clientName) {
+    return DefaultJedisClientConfig.builder().from(base).clientName(clientName).build();
+  }
+
   /** Like {@link #withTimeouts}, with a read timeout for blocking calls such as SUBSCRIBE. */
   static JedisClientConfig forSubscriber(JedisClientConfig base, Duration connectTimeout, Duration readTimeout) {
     return builder(base)

@@ -75,7 +75,7 @@ final class Retrier {
 
   /** Classifies an exception thrown while the command was in flight (sent, reply pending). */
   static RuntimeException inFlight(RuntimeException e) {
-    if (e instanceof JedisDataException && FollowingConnection.isReadOnly((JedisDataException) e)) {
+    if ((e instanceof JedisDataException && FollowingConnection.isReadOnly((JedisDataException) e)) || e instanceof MasterChangedException) {
       return new AttemptFailed(Failure.NOT_EXECUTED, e);
     }
     if (e instanceof JedisConnectionException) {

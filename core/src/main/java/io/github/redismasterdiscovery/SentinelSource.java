@@ -4,60 +4,72 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
-import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
-import redis.clients.jedis.JedisPubSub;
-import redis.clients.jedis.exceptions.JedisAccessControlException;
-import redis.clients.jedis.exceptions.JedisConnectionException;
-import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
- * Every configured Sentinel at once: one thread per Sentinel subscribed to {@code +switch-master},
- * kept honest by a PING heartbeat (a subscription whose pong is late by three heartbeats times out
- * and reconnects, so a silently dead link is noticed), and {@code SENTINEL GET-MASTER-ADDR-BY-NAME}
- * after every (re)subscribe, after every {@code +switch-master} and periodically.
+ * Every configured Sentinel at once, through the JVM's shared links ({@link SentinelLinks}): each
+ * Sentinel's latest answer for our master set, and its failover progress, which the discovery acts
+ * on at once (see {@link FailoverSignals}).
  *
  * <p>A Sentinel's opinion counts while its subscription is live. The majority is over the
  * configured Sentinels, not the reachable ones: 1 of 3 is no majority.
  */
-final class SentinelSource implements Source {
+final class SentinelSource implements Source, SentinelLinks.User {
 
   private static final Logger log = LoggerFactory.getLogger(SentinelSource.class);
-  private static final String CHANNEL = "+switch-master";
-  private static final long MAX_BACKOFF_MILLIS = 5_000;
+
+  /** What the discovery does with a Sentinel's failover progress. */
+  interface FailoverSignals {
+    /** The leader is promoting {@code candidate} away from {@code master}. */
+    void promotionStarting(HostAndPort master, HostAndPort candidate);
+
+    /** The failover from {@code master} was aborted or timed out. */
+    void promotionAborted(HostAndPort master);
+
+    /** The Sentinels agree {@code master} is down ({@code +odown}). */
+    void masterDown(HostAndPort master);
+  }
 
   private final String masterName;
-  private final List<Link> links = new ArrayList<>();
-  private final Runnable onChange;
-  private final ExecutorService io;
-  private final ScheduledExecutorService scheduler;
+  private final List<HostAndPort> addresses;
+  private final JedisClientConfig config;
+  private final Duration timeout;
   private final Duration heartbeat;
+  private final SharedRuntime runtime;
+  private final Events events;
+  private final FailoverSignals signals;
   private final Warnings warnings;
-  private volatile boolean closed;
-  private ScheduledFuture<?> heartbeats;
+  private final Map<HostAndPort, LinkView> views = new LinkedHashMap<>();
+  private final List<SentinelLinks.Link> links = new ArrayList<>();
+
+  /** What this discovery knows of one Sentinel. */
+  private static final class LinkView {
+    volatile HostAndPort opinion;
+    volatile boolean subscribed;
+    volatile String error;
+    volatile String answerError;
+  }
 
   SentinelSource(List<HostAndPort> sentinels, String masterName, JedisClientConfig config, Duration timeout, Duration heartbeat,
-      Runnable onChange, ExecutorService io, ScheduledExecutorService scheduler, Warnings warnings) {
+      SharedRuntime runtime, Events events, FailoverSignals signals, Warnings warnings) {
     this.masterName = masterName;
-    this.onChange = onChange;
-    this.io = io;
-    this.scheduler = scheduler;
+    this.addresses = List.copyOf(sentinels);
+    this.config = config;
+    this.timeout = timeout;
     this.heartbeat = heartbeat;
+    this.runtime = runtime;
+    this.events = events;
+    this.signals = signals;
     this.warnings = warnings;
-    JedisClientConfig queryConfig = RedisConfigs.withTimeouts(config, timeout);
-    JedisClientConfig subscriberConfig = RedisConfigs.forSubscriber(config, timeout, heartbeat.multipliedBy(3));
-    for (HostAndPort address : sentinels) {
-      links.add(new Link(address, queryConfig, subscriberConfig));
+    for (HostAndPort a : sentinels) {
+      views.put(a, new LinkView());
     }
   }
 
@@ -67,23 +79,81 @@ final class SentinelSource implements Source {
   }
 
   @Override
-  public void start() {
-    for (Link link : links) {
-      Thread t = new Thread(link, "rmd-sentinel-" + link.address);
-      t.setDaemon(true);
-      link.thread = t;
-      t.start();
-    }
-    long millis = heartbeat.toMillis();
-    heartbeats = scheduler.scheduleWithFixedDelay(() -> links.forEach(Link::ping), millis, millis, TimeUnit.MILLISECONDS);
+  public String masterName() {
+    return masterName;
   }
 
-  /** Asks every subscribed Sentinel again, in parallel, off the caller's thread. */
+  @Override
+  public void start() {
+    for (HostAndPort a : addresses) {
+      links.add(SentinelLinks.acquire(a, config, timeout, heartbeat, runtime, this));
+    }
+  }
+
+  /** Asks every subscribed Sentinel again, off the caller's thread. */
   void refresh() {
-    for (Link link : links) {
-      if (link.subscribed) {
-        io.execute(link::queryQuietly);
+    for (SentinelLinks.Link link : links) {
+      if (views.get(link.address).subscribed) {
+        link.refresh(masterName);
       }
+    }
+  }
+
+  @Override
+  public void opinion(HostAndPort sentinel, HostAndPort master, String error) {
+    LinkView v = views.get(sentinel);
+    if (v == null) {
+      return;
+    }
+    v.answerError = error;
+    if (error != null) {
+      warnings.warn(log, "sentinel:" + sentinel + ":" + error, "Sentinel {}: {}", sentinel, error);
+      events.changed();
+      return;
+    }
+    HostAndPort before = v.opinion;
+    v.opinion = master;
+    if (!master.equals(before)) {
+      log.debug("Sentinel {} names {} for {}", sentinel, master, masterName);
+      events.proposed(master, SourceKind.SENTINEL, "Sentinel " + sentinel + " names it");
+      events.changed();
+    }
+  }
+
+  @Override
+  public void event(HostAndPort sentinel, SentinelLinks.SentinelEvent e) {
+    log.debug("Sentinel {}: {} {} (master {})", sentinel, e.channel(), e.instance(), e.master());
+    if (e.isPromotionStarting() || "+promoted-slave".equals(e.channel())) {
+      signals.promotionStarting(e.master(), e.instance());
+      events.proposed(e.instance(), SourceKind.SENTINEL, "Sentinel " + sentinel + " " + e.channel());
+    } else if (e.isAbort()) {
+      signals.promotionAborted(e.master());
+      events.changed();
+    } else if (e.isMasterDown()) {
+      signals.masterDown(e.master());
+    } else if (e.isSwitch()) {
+      events.proposed(e.instance(), SourceKind.SENTINEL, "Sentinel " + sentinel + " +switch-master");
+    }
+  }
+
+  @Override
+  public void state(HostAndPort sentinel, boolean subscribed, String error) {
+    LinkView v = views.get(sentinel);
+    if (v == null) {
+      return;
+    }
+    boolean changed = v.subscribed != subscribed || (error != null && !error.equals(v.error));
+    v.subscribed = subscribed;
+    if (error != null) {
+      v.error = error;
+    } else if (subscribed) {
+      v.error = null;
+    }
+    if (changed) {
+      if (!subscribed && error != null) {
+        warnings.warn(log, "sentinel:" + sentinel + ":" + error, "Sentinel {}: {}", sentinel, error);
+      }
+      events.changed();
     }
   }
 
@@ -99,7 +169,7 @@ final class SentinelSource implements Source {
   /** The master named by more than half of the configured Sentinels, or null. */
   HostAndPort majority() {
     for (Map.Entry<HostAndPort, Integer> e : votes().entrySet()) {
-      if (e.getValue() > links.size() / 2) {
+      if (e.getValue() > addresses.size() / 2) {
         return e.getKey();
       }
     }
@@ -108,9 +178,9 @@ final class SentinelSource implements Source {
 
   private Map<HostAndPort, Integer> votes() {
     Map<HostAndPort, Integer> votes = new HashMap<>();
-    for (Link link : links) {
-      HostAndPort opinion = link.opinion;
-      if (link.subscribed && opinion != null) {
+    for (LinkView v : views.values()) {
+      HostAndPort opinion = v.opinion;
+      if (v.subscribed && v.answerError == null && opinion != null) {
         votes.merge(opinion, 1, Integer::sum);
       }
     }
@@ -120,251 +190,30 @@ final class SentinelSource implements Source {
   @Override
   public Health health() {
     List<String> down = new ArrayList<>();
-    for (Link link : links) {
-      if (!link.subscribed) {
-        down.add(link.address + ": " + (link.error == null ? "connecting" : link.error));
+    views.forEach((address, v) -> {
+      String answerError = v.answerError;
+      if (!v.subscribed) {
+        down.add(address + ": " + (answerError == null ? "" : answerError + "; then ") + (v.error == null ? "connecting" : v.error));
+      } else if (answerError != null) {
+        down.add(address + ": " + answerError);
       }
-    }
+    });
     if (down.isEmpty()) {
-      return Health.up();
+      HostAndPort majority = majority();
+      return Health.up(majority == null ? "no majority names a master yet" : "majority names " + majority);
     }
     // Links still connecting for the first time are not failures yet.
-    boolean starting = links.stream().noneMatch(l -> l.error != null);
+    boolean starting = views.values().stream().noneMatch(v -> v.error != null || v.answerError != null);
     SourceState.Status status = starting ? SourceState.Status.STARTING
-        : down.size() == links.size() ? SourceState.Status.DOWN : SourceState.Status.DEGRADED;
+        : down.size() == views.size() ? SourceState.Status.DOWN : SourceState.Status.DEGRADED;
     return new Health(status, String.join("; ", down));
   }
 
   @Override
   public void close() {
-    closed = true;
-    if (heartbeats != null) {
-      heartbeats.cancel(false);
+    for (SentinelLinks.Link link : links) {
+      SentinelLinks.release(link, this);
     }
-    for (Link link : links) {
-      link.close();
-    }
-    for (Link link : links) {
-      if (link.thread != null) {
-        try {
-          link.thread.join(2_000);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
-    }
-  }
-
-  /** One Sentinel: a subscriber thread, a query connection, and its latest opinion. */
-  private final class Link implements Runnable {
-    final HostAndPort address;
-    private final JedisClientConfig queryConfig;
-    private final JedisClientConfig subscriberConfig;
-    volatile HostAndPort opinion;
-    volatile boolean subscribed;
-    volatile String error;
-    volatile Thread thread;
-    private volatile Jedis subscriber;
-    private volatile PubSub pubSub;
-    private Jedis query; // guarded by this
-
-    Link(HostAndPort address, JedisClientConfig queryConfig, JedisClientConfig subscriberConfig) {
-      this.address = address;
-      this.queryConfig = queryConfig;
-      this.subscriberConfig = subscriberConfig;
-    }
-
-    @Override
-    public void run() {
-      long backoff = 100;
-      while (!closed) {
-        try {
-          query();
-          Jedis sub = new Jedis(address, subscriberConfig);
-          subscriber = sub;
-          PubSub ps = new PubSub(this);
-          pubSub = ps;
-          try {
-            sub.subscribe(ps, CHANNEL); // returns only when unsubscribed (close) or throws
-          } finally {
-            subscribed = false;
-            JedisRoleProbe.closeQuietly(sub);
-          }
-          backoff = 100;
-        } catch (RuntimeException e) {
-          if (closed) {
-            break;
-          }
-          subscribed = false;
-          String why = describe(e);
-          if (!why.equals(error)) {
-            warnings.warn(log, "sentinel:" + address + ":" + why, "Sentinel {}: {}", address, why);
-          }
-          error = why;
-          onChange.run();
-        }
-        if (!pause(backoff)) {
-          break;
-        }
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-      }
-    }
-
-    void subscribedNow() {
-      subscribed = true;
-      error = null;
-      io.execute(this::queryQuietly); // a switch between the first query and the subscription is caught here
-      onChange.run();
-    }
-
-    void switched(String message) {
-      String[] parts = message.split(" ");
-      if (parts.length != 5 || !parts[0].equals(masterName)) {
-        return;
-      }
-      try {
-        opinion = new HostAndPort(parts[3], Integer.parseInt(parts[4]));
-      } catch (NumberFormatException e) {
-        warnings.warn(log, "garbage:" + address, "Sentinel {} sent an unreadable +switch-master message: {}", address, message);
-        return;
-      }
-      log.debug("Sentinel {} announced +switch-master {}", address, message);
-      onChange.run();
-      refresh(); // the message is a hint; the other Sentinels' answers decide the majority
-    }
-
-    synchronized void query() {
-      try {
-        if (query == null) {
-          query = new Jedis(address, queryConfig);
-        }
-        List<String> reply = query.sentinelGetMasterAddrByName(masterName);
-        HostAndPort next = parse(reply);
-        if (!next.equals(opinion)) {
-          opinion = next;
-          onChange.run();
-        }
-      } catch (RuntimeException e) {
-        JedisRoleProbe.closeQuietly(query);
-        query = null;
-        throw e;
-      }
-    }
-
-    void queryQuietly() {
-      try {
-        query();
-      } catch (RuntimeException e) {
-        error = describe(e);
-        log.debug("Sentinel {} query failed: {}", address, error);
-      }
-    }
-
-    private HostAndPort parse(List<String> reply) {
-      if (reply == null || reply.isEmpty()) {
-        throw new SentinelAnswerException("does not know master set '" + masterName
-            + "': check masterName (the name in the Sentinel's 'sentinel monitor <name> ...' line)");
-      }
-      if (reply.size() != 2) {
-        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
-      }
-      try {
-        int port = Integer.parseInt(reply.get(1));
-        if (port < 1 || port > 65535 || reply.get(0) == null || reply.get(0).isBlank()) {
-          throw new NumberFormatException();
-        }
-        return new HostAndPort(reply.get(0), port);
-      } catch (NumberFormatException e) {
-        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
-      }
-    }
-
-    void ping() {
-      PubSub ps = pubSub;
-      if (ps != null && subscribed && ps.isSubscribed()) {
-        try {
-          ps.ping();
-        } catch (RuntimeException e) {
-          log.debug("heartbeat to Sentinel {} failed: {}", address, e.toString());
-        }
-      }
-    }
-
-    void close() {
-      Thread t = thread;
-      if (t != null) {
-        t.interrupt();
-      }
-      Jedis sub = subscriber;
-      if (sub != null) {
-        try {
-          sub.disconnect(); // unblocks the subscriber thread's read
-        } catch (RuntimeException ignored) {
-          // already broken
-        }
-      }
-      synchronized (this) {
-        JedisRoleProbe.closeQuietly(query);
-        query = null;
-      }
-    }
-
-    private String describe(RuntimeException e) {
-      if (e instanceof SentinelAnswerException) {
-        return e.getMessage();
-      }
-      if (e instanceof JedisAccessControlException) {
-        return "authentication failed (" + JedisRoleProbe.firstLine(e) + "): check the Sentinel user/password (sentinelClientConfig)";
-      }
-      if (e instanceof JedisDataException) {
-        return "refused a command (" + JedisRoleProbe.firstLine(e) + "): the Sentinel user needs SENTINEL, SUBSCRIBE and PING";
-      }
-      if (e instanceof JedisConnectionException) {
-        return "unreachable (" + JedisRoleProbe.firstLine(e) + ")";
-      }
-      if (!(e instanceof redis.clients.jedis.exceptions.JedisException)) {
-        // Jedis could not even parse it (wrong reply types): not a Sentinel speaking the protocol we expect
-        return "sent a reply that cannot be read as a Sentinel's (" + e.getClass().getSimpleName() + "): is this address a Sentinel?";
-      }
-      return JedisRoleProbe.firstLine(e);
-    }
-
-    private boolean pause(long millis) {
-      try {
-        Thread.sleep(millis); // reconnect back-off of this link's own thread
-        return true;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-  }
-
-  private static final class PubSub extends JedisPubSub {
-    private final Link link;
-
-    PubSub(Link link) {
-      this.link = link;
-    }
-
-    @Override
-    public void onSubscribe(String channel, int subscribedChannels) {
-      link.subscribedNow();
-    }
-
-    @Override
-    public void onMessage(String channel, String message) {
-      link.switched(message);
-    }
-  }
-
-  /** A Sentinel answered, but not usefully (unknown master set, garbage). */
-  private static final class SentinelAnswerException extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    SentinelAnswerException(String message) {
-      super(message, null, false, false);
-    }
+    links.clear();
   }
 }

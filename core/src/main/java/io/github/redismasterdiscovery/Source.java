@@ -5,10 +5,20 @@ import redis.clients.jedis.HostAndPort;
 
 /**
  * One source of master candidates. Sources only propose: every candidate is proven with
- * {@code ROLE} before use. A source calls its change callback whenever its opinion or health may
- * have changed; the discovery then re-reads {@link #candidates()} and {@link #health()}.
+ * {@code ROLE} before use. A source tells the discovery through {@link Events} when its opinion or
+ * health may have changed, and names a new candidate as soon as it sees one, so that the discovery
+ * can chase it (ask it again every few ms until it is master) rather than wait for the next round.
  */
 interface Source extends AutoCloseable {
+
+  /** What a source tells the discovery. Implementations return at once and never throw. */
+  interface Events {
+    /** Opinion or health may have changed: evaluate again. */
+    void changed();
+
+    /** {@code candidate} was just named as the master (or as the one being promoted): prove it soon. */
+    void proposed(HostAndPort candidate, SourceKind source, String why);
+  }
 
   /** Which kind of source this is. */
   SourceKind kind();
@@ -19,7 +29,7 @@ interface Source extends AutoCloseable {
   /** The addresses this source currently proposes, best first; empty when it has none. Never blocks. */
   List<HostAndPort> candidates();
 
-  /** The current health; polled on every evaluation round, so cheap. */
+  /** The current health; polled on every evaluation round, so cheap. Its detail says what the source sees. */
   Health health();
 
   @Override
@@ -29,6 +39,10 @@ interface Source extends AutoCloseable {
   record Health(SourceState.Status status, String detail) {
     static Health up() {
       return new Health(SourceState.Status.UP, "");
+    }
+
+    static Health up(String detail) {
+      return new Health(SourceState.Status.UP, detail);
     }
   }
 }

@@ -10,6 +10,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import io.github.redismasterdiscovery.RoleProbe.ReplicationIds;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
@@ -21,6 +22,7 @@ class DeciderTest {
   static final HostAndPort B = new HostAndPort("10.0.0.2", 6379);
   static final HostAndPort C = new HostAndPort("10.0.0.3", 6379);
   static final HostAndPort SERVICE = new HostAndPort("10.96.0.10", 6379);
+  static final String NONE = "0000000000000000000000000000000000000000";
 
   /** Answers from a table; records what was asked, wave by wave. */
   static final class TableProbe implements RoleProbe {
@@ -35,11 +37,11 @@ class DeciderTest {
     }
 
     @Override
-    public Map<HostAndPort, ReplicationIds> replicationIds(Collection<HostAndPort> nodes) {
+    public CompletableFuture<Map<HostAndPort, ReplicationIds>> replicationIds(Collection<HostAndPort> nodes) {
       lineageQueries++;
       Map<HostAndPort, ReplicationIds> out = new HashMap<>();
       nodes.stream().filter(ids::containsKey).forEach(n -> out.put(n, ids.get(n)));
-      return out;
+      return CompletableFuture.completedFuture(out);
     }
 
     TableProbe with(HostAndPort node, NodeRole role) {
@@ -48,15 +50,26 @@ class DeciderTest {
     }
 
     @Override
-    public Map<HostAndPort, NodeRole> probe(Collection<HostAndPort> nodes) {
+    public CompletableFuture<Map<HostAndPort, NodeRole>> probe(Collection<HostAndPort> nodes) {
       waves.add(List.copyOf(nodes));
       Map<HostAndPort, NodeRole> out = new LinkedHashMap<>();
       nodes.forEach(n -> out.put(n, answers.getOrDefault(n, NodeRole.unreachable("connection refused"))));
-      return out;
+      return CompletableFuture.completedFuture(out);
     }
 
     @Override
     public void close() {}
+  }
+
+  /** One round with nothing configured and no lineage known yet; the table probe answers at once. */
+  static Decider.Decision decide(HostAndPort current, SourceKind currentSource, Map<HostAndPort, SourceKind> hints, HostAndPort majority,
+      Set<HostAndPort> known, RoleProbe probe) {
+    return decide(current, currentSource, hints, majority, known, Set.of(), probe);
+  }
+
+  static Decider.Decision decide(HostAndPort current, SourceKind currentSource, Map<HostAndPort, SourceKind> hints, HostAndPort majority,
+      Set<HostAndPort> known, Set<String> lineage, RoleProbe probe) {
+    return Decider.decide(new Decider.Inputs(current, currentSource, hints, majority, known, Set.of(), lineage), probe).join();
   }
 
   static Map<HostAndPort, SourceKind> hints(Object... pairs) {
@@ -70,7 +83,7 @@ class DeciderTest {
   @Test
   void currentMasterStillMasterAndNoOtherClaimIsKept() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of(B))).with(B, NodeRole.replicaOf(A));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(A, SourceKind.KUBERNETES, B, SourceKind.DNS), A, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(A, SourceKind.KUBERNETES, B, SourceKind.DNS), A, Set.of(), probe);
     assertThat(d.master()).isEqualTo(A);
     assertThat(d.source()).isEqualTo(SourceKind.KUBERNETES);
     assertThat(d.conflict()).isNull();
@@ -79,7 +92,7 @@ class DeciderTest {
   @Test
   void sentinelMajorityNamingAnotherVerifiedMasterWinsOverTheCurrent() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.master(List.of()));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.SENTINEL, A, SourceKind.KUBERNETES), B, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.SENTINEL, A, SourceKind.KUBERNETES), B, Set.of(), probe);
     assertThat(d.master()).isEqualTo(B);
     assertThat(d.source()).isEqualTo(SourceKind.SENTINEL);
     assertThat(d.conflict()).contains(A.toString()).contains("Sentinel majority");
@@ -90,7 +103,7 @@ class DeciderTest {
     // B was promoted from A: B's replid2 is A's replid. A resumed from a freeze and still claims master.
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.master(List.of()))
         .ids(A, "aaaa", "0000000000000000000000000000000000000000").ids(B, "bbbb", "aaaa");
-    Decider.Decision d = Decider.decide(B, SourceKind.NODE_PROBE, hints(A, SourceKind.SENTINEL, A, SourceKind.KUBERNETES), A, Set.of(), probe);
+    Decider.Decision d = decide(B, SourceKind.NODE_PROBE, hints(A, SourceKind.SENTINEL, A, SourceKind.KUBERNETES), A, Set.of(), probe);
     assertThat(d.master()).isEqualTo(B);
     assertThat(d.conflict()).contains("[" + A + "] still answers ROLE master but a replica was promoted from it");
   }
@@ -99,21 +112,21 @@ class DeciderTest {
   void anIsolatedOldMasterIsLeftForItsSuccessorWithoutAnySentinel() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.master(List.of()))
         .ids(A, "aaaa", "0000000000000000000000000000000000000000").ids(B, "bbbb", "aaaa");
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
     assertThat(d.master()).isEqualTo(B);
   }
 
   @Test
   void lineageIsAskedOnlyWhenTwoServersClaimMaster() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.replicaOf(A));
-    Decider.decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
+    decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
     assertThat(probe.lineageQueries).isZero();
   }
 
   @Test
   void splitBrainWithoutSentinelMajorityKeepsTheCurrentAndReportsIt() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.master(List.of()));
-    Decider.Decision d = Decider.decide(A, SourceKind.SENTINEL, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
     assertThat(d.master()).isEqualTo(A);
     assertThat(d.conflict()).startsWith("[" + B + "] also answers ROLE master; using " + A);
   }
@@ -121,7 +134,7 @@ class DeciderTest {
   @Test
   void sentinelMajorityNamingANodeThatIsNotMasterDoesNotMoveUs() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(B, NodeRole.replicaOf(A));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.SENTINEL), B, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(B, SourceKind.SENTINEL), B, Set.of(), probe);
     assertThat(d.master()).isEqualTo(A);
     assertThat(d.conflict()).isNull();
   }
@@ -129,7 +142,7 @@ class DeciderTest {
   @Test
   void lostMasterIsReplacedByTheSentinelMajorityEvenWhenLabelsNameAnotherClaimant() {
     TableProbe probe = new TableProbe().with(B, NodeRole.master(List.of())).with(C, NodeRole.master(List.of()));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(C, SourceKind.KUBERNETES, B, SourceKind.SENTINEL), B, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(C, SourceKind.KUBERNETES, B, SourceKind.SENTINEL), B, Set.of(), probe);
     assertThat(d.master()).isEqualTo(B);
     assertThat(d.source()).isEqualTo(SourceKind.SENTINEL);
     assertThat(d.conflict()).contains(C.toString());
@@ -138,7 +151,7 @@ class DeciderTest {
   @Test
   void lostMasterWithoutMajorityTakesTheFirstClaimantBySourceOrder() {
     TableProbe probe = new TableProbe().with(A, NodeRole.replicaOf(B)).with(B, NodeRole.master(List.of())).with(C, NodeRole.master(List.of()));
-    Decider.Decision d = Decider.decide(A, SourceKind.SENTINEL, hints(B, SourceKind.KUBERNETES, C, SourceKind.DNS), null, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(B, SourceKind.KUBERNETES, C, SourceKind.DNS), null, Set.of(), probe);
     assertThat(d.master()).isEqualTo(B);
     assertThat(d.source()).isEqualTo(SourceKind.KUBERNETES);
     assertThat(d.conflict()).contains(C.toString()).contains("no Sentinel majority");
@@ -148,7 +161,7 @@ class DeciderTest {
   void noMasterAnywhereAfterProbingKnownNodesGivesNoMaster() {
     TableProbe probe = new TableProbe().with(B, NodeRole.replicaOf(A)).with(C, NodeRole.replicaOf(A));
     Set<HostAndPort> known = new LinkedHashSet<>(List.of(B, C)); // Set.of iterates in a random order per JVM
-    Decider.Decision d = Decider.decide(A, SourceKind.SENTINEL, hints(A, SourceKind.SENTINEL), null, known, probe);
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(A, SourceKind.SENTINEL), null, known, probe);
     assertThat(d.master()).isNull();
     assertThat(d.source()).isNull();
     assertThat(probe.waves).containsExactly(List.of(A), List.of(B, C));
@@ -157,17 +170,55 @@ class DeciderTest {
   @Test
   void knownNodesAreProbedOnlyWhenNoHintAnswersMaster() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of()));
-    Decider.decide(null, null, hints(A, SourceKind.KUBERNETES), null, Set.of(B, C), probe);
+    decide(null, null, hints(A, SourceKind.KUBERNETES), null, Set.of(B, C), probe);
     assertThat(probe.waves).containsExactly(List.of(A));
   }
 
   @Test
   void aLabeledReplicaLeadsToItsMasterThroughReplication() {
-    TableProbe probe = new TableProbe().with(B, NodeRole.replicaOf(A)).with(A, NodeRole.master(List.of(B, C)));
-    Decider.Decision d = Decider.decide(null, null, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
+    // A replica in sync shares its master's replication id: the labeled replica vouches for its master.
+    TableProbe probe = new TableProbe().with(B, NodeRole.replicaOf(A)).with(A, NodeRole.master(List.of(B, C)))
+        .ids(A, "aaaa", NONE).ids(B, "aaaa", NONE);
+    Decider.Decision d = decide(null, null, hints(B, SourceKind.KUBERNETES), null, Set.of(), probe);
     assertThat(d.master()).isEqualTo(A);
     assertThat(d.source()).isEqualTo(SourceKind.NODE_PROBE);
     assertThat(d.learned()).contains(A, B, C);
+  }
+
+  /** Issue: an unrelated Redis at an address a master's replica list named was adopted once the real master was gone. */
+  @Test
+  void aMasterOnlyProbingFoundIsIgnoredUnlessItSharesTheGroupsReplicationHistory() {
+    TableProbe probe = new TableProbe().with(B, NodeRole.replicaOf(A)).with(C, NodeRole.master(List.of()))
+        .ids(B, "aaaa", NONE).ids(C, "cccc", NONE);
+    Set<HostAndPort> known = new LinkedHashSet<>(List.of(B, C));
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(A, SourceKind.SENTINEL), null, known, Set.of("aaaa"), probe);
+    assertThat(d.master()).isNull();
+    assertThat(d.conflict()).contains("[" + C + "] answers ROLE master but only probing found it").contains("no replication history");
+  }
+
+  @Test
+  void aPromotedReplicaOnlyProbingFoundIsAdoptedThroughItsLineage() {
+    // A was the master (replid aaaa) and is gone; C was promoted from it (replid2 aaaa); no source names C yet.
+    TableProbe probe = new TableProbe().with(C, NodeRole.master(List.of())).ids(C, "cccc", "aaaa");
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(A, SourceKind.SENTINEL), null, Set.of(C), Set.of("aaaa"), probe);
+    assertThat(d.master()).isEqualTo(C);
+    assertThat(d.source()).isEqualTo(SourceKind.NODE_PROBE);
+  }
+
+  @Test
+  void aMasterOnlyProbingFoundIsIgnoredWhenItsLineageCannotBeRead() {
+    TableProbe probe = new TableProbe().with(C, NodeRole.master(List.of())); // INFO not allowed: no ids
+    Decider.Decision d = decide(A, SourceKind.SENTINEL, hints(A, SourceKind.SENTINEL), null, Set.of(C), Set.of("aaaa"), probe);
+    assertThat(d.master()).isNull();
+    assertThat(d.conflict()).contains("INFO replication is not allowed");
+  }
+
+  @Test
+  void aConfiguredNodeIsTrustedLikeASourcesHint() {
+    TableProbe probe = new TableProbe().with(C, NodeRole.master(List.of()));
+    Decider.Decision d = Decider.decide(new Decider.Inputs(null, null, hints(), null, Set.of(), Set.of(C), Set.of()), probe).join();
+    assertThat(d.master()).isEqualTo(C);
+    assertThat(probe.lineageQueries).isZero();
   }
 
   @Test
@@ -175,7 +226,7 @@ class DeciderTest {
     TableProbe probe = new TableProbe()
         .with(A, NodeRole.master(List.of()).withRunId("run-1"))
         .with(SERVICE, NodeRole.master(List.of()).withRunId("run-1"));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(SERVICE, SourceKind.DNS), null, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(SERVICE, SourceKind.DNS), null, Set.of(), probe);
     assertThat(d.master()).isEqualTo(A);
     assertThat(d.conflict()).isNull();
   }
@@ -183,14 +234,14 @@ class DeciderTest {
   @Test
   void unknownRunIdsAreNotAssumedToBeTheSameServer() {
     TableProbe probe = new TableProbe().with(A, NodeRole.master(List.of())).with(SERVICE, NodeRole.master(List.of()));
-    Decider.Decision d = Decider.decide(A, SourceKind.KUBERNETES, hints(SERVICE, SourceKind.DNS), null, Set.of(), probe);
+    Decider.Decision d = decide(A, SourceKind.KUBERNETES, hints(SERVICE, SourceKind.DNS), null, Set.of(), probe);
     assertThat(d.conflict()).isNotNull();
   }
 
   @Test
   void nothingConfiguredAndNothingKnownGivesNoMasterWithoutProbing() {
     TableProbe probe = new TableProbe();
-    Decider.Decision d = Decider.decide(null, null, hints(), null, Set.of(), probe);
+    Decider.Decision d = decide(null, null, hints(), null, Set.of(), probe);
     assertThat(d.master()).isNull();
     assertThat(probe.waves).containsExactly(List.of());
   }

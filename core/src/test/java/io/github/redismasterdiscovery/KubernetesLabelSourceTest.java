@@ -14,7 +14,13 @@ class KubernetesLabelSourceTest {
 
   static KubernetesLabelSource source(String headless, Map<String, HostAndPort> external) {
     return new KubernetesLabelSource(null, new KubernetesLabelSource.Settings("redis", Map.of("isMaster", "true"),
-        List.of("redis", "tcp-redis"), 6379, headless, "cluster.local", external), () -> { }, new Warnings(Duration.ofMinutes(1)));
+        List.of("redis", "tcp-redis"), 6379, headless, "cluster.local", external), new Source.Events() {
+          @Override
+          public void changed() {}
+
+          @Override
+          public void proposed(HostAndPort candidate, SourceKind source, String why) {}
+        }, new Warnings(Duration.ofMinutes(1)));
   }
 
   static PodBuilder pod(String name, String ip, String ready) {

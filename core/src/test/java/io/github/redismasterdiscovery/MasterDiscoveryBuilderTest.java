@@ -103,8 +103,8 @@ class MasterDiscoveryBuilderTest {
 
   @Test
   void probeTimeoutLongerThanVerifyInterval() {
-    rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 6379).probeTimeout(Duration.ofSeconds(2)).build(),
-        "probeTimeout PT2S is longer than verifyInterval PT0.5S");
+    rejects(() -> MasterDiscovery.builder().dnsName("redis-master", 6379).probeTimeout(Duration.ofSeconds(6)).build(),
+        "probeTimeout PT6S is longer than verifyInterval PT5S");
   }
 
   @Test

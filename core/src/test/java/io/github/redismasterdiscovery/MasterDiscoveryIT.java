@@ -110,6 +110,7 @@ class MasterDiscoveryIT {
     t.labels().pause();
     t.labels().labelNone();
     Instant0 before = Instant0.of(d);
+    d.checkNow();
     await().atMost(Duration.ofSeconds(5)).until(() -> before.reverified(d));
     assertThat(d.snapshot().master()).contains(t.node(0).address());
 
@@ -175,6 +176,7 @@ class MasterDiscoveryIT {
     await().atMost(Duration.ofSeconds(10)).until(() -> status(d, SourceKind.SENTINEL) == SourceState.Status.DOWN
         && status(d, SourceKind.KUBERNETES) == SourceState.Status.DOWN && status(d, SourceKind.DNS) == SourceState.Status.DOWN);
     Instant0 before = Instant0.of(d);
+    d.checkNow();
     await().atMost(Duration.ofSeconds(5)).until(() -> before.reverified(d));
     assertThat(d.snapshot().master()).contains(master);
 
@@ -206,8 +208,8 @@ class MasterDiscoveryIT {
     old.unfreeze();
     // The old master wakes up believing it is master until Sentinel demotes it; it must never be chosen.
     await().atMost(Duration.ofSeconds(20)).until(() -> t.role(old).equals("slave"));
-    d.checkNow();
     Instant0 after = Instant0.of(d);
+    d.checkNow();
     await().atMost(Duration.ofSeconds(5)).until(() -> after.reverified(d));
     // old -> (none while it was frozen) -> next, and never back to old.
     assertThat(changes.all.stream().map(ChangeRecorder.Change::master).filter(java.util.Objects::nonNull).collect(Collectors.toList()))

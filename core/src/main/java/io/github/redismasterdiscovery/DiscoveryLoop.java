@@ -1,0 +1,772 @@
+package io.github.redismasterdiscovery;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
+
+/**
+ * The evaluation loop of one {@link MasterDiscovery}: what it knows, when it asks the nodes, and
+ * what it publishes. Nothing here blocks a thread: probes are asynchronous, timers only hand work on.
+ *
+ * <h2>Rounds</h2>
+ * A round asks {@code ROLE} of the current master and every source's candidates and applies the
+ * {@link Decider}. Rounds run one at a time: on any source's change, on {@link #checkNow()} and
+ * {@link #doubt()}, every {@code verifyInterval} while the master answers (only the master is asked
+ * then, so an idle discovery costs one {@code ROLE} per interval), and every {@code probeInterval}
+ * while there is no master or it is silent.
+ *
+ * <h2>Chases</h2>
+ * A candidate a source has just named (a newly labeled pod, the replica Sentinel's leader is
+ * promoting, a {@code +switch-master}, a new DNS answer) is asked {@code ROLE} at once and then every
+ * 2 ms, slower as time passes, until it answers master or {@code chaseTimeout} passes. When it
+ * answers master and its replication history shows it was promoted from the current master, the
+ * loop switches at once, without waiting for a slow old master's answer; otherwise a round decides.
+ *
+ * <h2>Suspect, not lost</h2>
+ * A master that stops answering within the probe timeout (a stall, not a refused connection) stays
+ * the master, marked suspect, while no other node claims master and the Sentinel majority (if any)
+ * still names it, until the Sentinels agree it is down ({@code +odown}) or {@code suspectTimeout}
+ * passes. The generation changes only when the master's identity changes (address or {@code run_id}),
+ * so a master lost and found again is not a failover.
+ *
+ * <h2>Write fence</h2>
+ * When Sentinel's leader announces the replica it is promoting away from the current master, pools
+ * stop starting commands on that master (borrowers wait, commands already sent finish) until the
+ * new master is proven, the failover aborts, or {@code writeFenceTimeout} passes: Sentinel does not
+ * pause the old master, and every write it accepted after the promotion would be lost.
+ */
+final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSignals {
+
+  private static final Logger log = LoggerFactory.getLogger(MasterDiscovery.class);
+
+  /** Time, timers and threads, injectable so the timing rules are tested without sleeping. */
+  interface Env {
+    long nanoTime();
+
+    Instant now();
+
+    /** Runs {@code task} after {@code delayNanos} (0: soon) on a thread that may block briefly; returns a handle to cancel it. */
+    Cancellable schedule(long delayNanos, Runnable task);
+
+    /** Runs {@code task} on the listener thread, in submission order. */
+    void notify(Runnable task);
+  }
+
+  /** A scheduled task's handle. */
+  interface Cancellable {
+    void cancel();
+  }
+
+  /** Timing settings, validated by the builder. */
+  record Timing(Duration verifyInterval, Duration probeInterval, Duration suspectTimeout, Duration chaseTimeout, boolean writeFence,
+      Duration writeFenceTimeout, Duration sentinelRefresh) {}
+
+  /** The fence on one generation's master: who is being promoted, since when, until when at most. */
+  record Fence(long generation, HostAndPort master, HostAndPort candidate, long sinceNanos, long deadlineNanos) {}
+
+  /** A candidate being asked again and again until it is master. */
+  private static final class Chase {
+    final HostAndPort candidate;
+    final SourceKind source;
+    final String why;
+    final long startNanos;
+    long deadlineNanos;
+    Cancellable next;
+    boolean answeredMaster; // asked no more; stays a hint for rounds until adopted or expired
+
+    Chase(HostAndPort candidate, SourceKind source, String why, long startNanos, long deadlineNanos) {
+      this.candidate = candidate;
+      this.source = source;
+      this.why = why;
+      this.startNanos = startNanos;
+      this.deadlineNanos = deadlineNanos;
+    }
+  }
+
+  /** Observes fences for the pools: how many commands were in flight on the master at that moment. */
+  interface FenceObserver {
+    int inFlight();
+
+    void fenced(int inFlight);
+  }
+
+  private final Timing timing;
+  private final Env env;
+  private final RoleProbe probe;
+  private final List<Source> sources;
+  private final SentinelSource sentinel;
+  private final Set<HostAndPort> configuredNodes;
+  private final List<MasterListener> listeners;
+  private final List<FenceObserver> fenceObservers = new CopyOnWriteArrayList<>();
+  private final Object monitor = new Object(); // guards the state below; waiters wait on it
+  private final Cache<HostAndPort, Boolean> knownNodes = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(30)).maximumSize(64)
+      .executor(Runnable::run).build();
+
+  private volatile MasterSnapshot snapshot;
+  private volatile Fence fence;
+  private volatile long roundsCompleted;
+  private final AtomicLong verdictDue = new AtomicLong();
+
+  // Guarded by monitor.
+  private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
+  private final Map<HostAndPort, Chase> chases = new HashMap<>();
+  private final Set<String> lineage = new LinkedHashSet<>();
+  private RoleProbe.ReplicationIds currentIds;
+  private String currentRunId;
+  private String lastKnownRunId;
+  private long suspectSinceNanos = -1;
+  private HostAndPort reportedDown;
+  private Map<HostAndPort, String> answers = Map.of();
+  private boolean closed;
+  private boolean roundRunning;
+  private boolean roundAgain;
+  private long roundsStarted;
+  private Cancellable nextTick;
+  private Cancellable healthTick;
+  private Cancellable fenceTimer;
+  private long firstSignalNanos;
+  private long lastSentinelRefreshNanos;
+
+  DiscoveryLoop(Timing timing, Env env, RoleProbe probe, List<Source> sources, SentinelSource sentinel, Set<HostAndPort> configuredNodes,
+      List<MasterListener> listeners) {
+    this.timing = timing;
+    this.env = env;
+    this.probe = probe;
+    this.sources = sources;
+    this.sentinel = sentinel;
+    this.configuredNodes = Set.copyOf(configuredNodes);
+    this.listeners = listeners;
+    Instant now = env.now();
+    for (Source s : sources) {
+      states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
+    }
+    if (!configuredNodes.isEmpty()) {
+      states.put(SourceKind.NODE_PROBE, new SourceState(SourceKind.NODE_PROBE, SourceState.Status.UP, "nodes " + configuredNodes, now));
+    }
+    this.snapshot = new MasterSnapshot(null, null, null, 0, null, null, states, null, Map.of());
+    this.lastSentinelRefreshNanos = env.nanoTime();
+  }
+
+  MasterSnapshot snapshot() {
+    return snapshot;
+  }
+
+  /** How often sources' health is read between rounds: fabric8 tells no one when its watch stops. */
+  static final Duration HEALTH_INTERVAL = Duration.ofSeconds(1);
+
+  /** Starts the first round and the health polling. */
+  void start() {
+    synchronized (monitor) {
+      healthTick = env.schedule(HEALTH_INTERVAL.toNanos(), this::pollHealth);
+    }
+    checkNow();
+  }
+
+  private void pollHealth() {
+    synchronized (monitor) {
+      if (closed) {
+        return;
+      }
+      Map<SourceKind, SourceState> before = new EnumMap<>(states);
+      updateSourceStates(env.now());
+      if (!before.equals(states)) {
+        MasterSnapshot s = snapshot;
+        snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
+            s.lastKnownMaster().orElse(null), s.conflict().orElse(null), states, s.suspectSince().orElse(null), answers);
+      }
+      healthTick = env.schedule(HEALTH_INTERVAL.toNanos(), this::pollHealth);
+    }
+  }
+
+  long roundsCompleted() {
+    return roundsCompleted;
+  }
+
+  void addFenceObserver(FenceObserver o) {
+    fenceObservers.add(o);
+  }
+
+  void removeFenceObserver(FenceObserver o) {
+    fenceObservers.remove(o);
+  }
+
+  /** The generation whose master pools must not start commands on, or -1. */
+  long fencedGeneration() {
+    Fence f = fence;
+    return f == null ? -1 : f.generation();
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  @Override
+  public void changed() {
+    checkNow();
+  }
+
+  /** Asks for a round now; merged with one already pending. */
+  void checkNow() {
+    synchronized (monitor) {
+      if (closed) {
+        return;
+      }
+      if (roundRunning) {
+        roundAgain = true;
+        return;
+      }
+      roundRunning = true;
+      roundsStarted++;
+      if (nextTick != null) {
+        nextTick.cancel();
+        nextTick = null;
+      }
+    }
+    startRound();
+  }
+
+  /**
+   * A client saw the master misbehave ({@code READONLY}, a refused connect, a broken connection):
+   * re-check now, and until a round that started after this call has completed, have borrowers
+   * wait for its verdict ({@link #awaitVerdict}) rather than open connections to a node that may no
+   * longer be the master.
+   */
+  void doubt() {
+    long due;
+    synchronized (monitor) {
+      due = roundsStarted + 1; // the next round to start sees whatever made the caller doubt
+    }
+    verdictDue.accumulateAndGet(due, Math::max);
+    checkNow();
+  }
+
+  /**
+   * Returns once no doubt is pending and no write fence holds the current master, or at the
+   * deadline, or when closed. Two volatile reads when there is nothing to wait for.
+   */
+  void awaitVerdict(long deadlineNanos) {
+    if (roundsCompleted >= verdictDue.get() && !fenced()) {
+      return;
+    }
+    synchronized (monitor) {
+      while (!closed && (roundsCompleted < verdictDue.get() || fenced())) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+          return;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(monitor, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private boolean fenced() {
+    Fence f = fence;
+    return f != null && f.generation() == snapshot.generation();
+  }
+
+  /** Waits for a verified master up to {@code timeoutNanos}; returns it, or null at the timeout or when closed. */
+  HostAndPort awaitMaster(long timeoutNanos) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    synchronized (monitor) {
+      while (!closed) {
+        HostAndPort m = snapshot.master().orElse(null);
+        if (m != null) {
+          return m;
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return null;
+        }
+        TimeUnit.NANOSECONDS.timedWait(monitor, left);
+      }
+      return null;
+    }
+  }
+
+  @Override
+  public void proposed(HostAndPort candidate, SourceKind source, String why) {
+    Chase c;
+    synchronized (monitor) {
+      if (closed || (candidate.equals(snapshot.master().orElse(null)) && suspectSinceNanos < 0)) {
+        return;
+      }
+      long now = env.nanoTime();
+      c = chases.get(candidate);
+      if (c != null && !c.answeredMaster) {
+        c.deadlineNanos = now + timing.chaseTimeout().toNanos(); // named again: keep going
+        return;
+      }
+      c = new Chase(candidate, source, why, now, now + timing.chaseTimeout().toNanos());
+      chases.put(candidate, c);
+      markSignal(now);
+    }
+    log.debug("chasing {} ({})", candidate, why);
+    ask(c);
+  }
+
+  @Override
+  public void promotionStarting(HostAndPort master, HostAndPort candidate) {
+    if (!timing.writeFence()) {
+      return;
+    }
+    Fence f;
+    synchronized (monitor) {
+      MasterSnapshot s = snapshot;
+      if (closed || !master.equals(s.master().orElse(null)) || (fence != null && fence.generation() == s.generation())) {
+        return;
+      }
+      long now = env.nanoTime();
+      f = new Fence(s.generation(), master, candidate, now, now + timing.writeFenceTimeout().toNanos());
+      fence = f;
+      fenceTimer = env.schedule(timing.writeFenceTimeout().toNanos(), () -> liftFence(f, "no promotion proven within "
+          + timing.writeFenceTimeout().toMillis() + " ms"));
+      markSignal(now);
+    }
+    int inFlight = 0;
+    for (FenceObserver o : fenceObservers) {
+      int n = o.inFlight();
+      inFlight += n;
+      o.fenced(n);
+    }
+    log.info("Redis master {}: write fence up, Sentinel is promoting {}; {} command(s) were in flight", master, candidate, inFlight);
+  }
+
+  @Override
+  public void promotionAborted(HostAndPort master) {
+    Fence f = fence;
+    if (f != null && f.master().equals(master)) {
+      liftFence(f, "Sentinel aborted the failover");
+    }
+  }
+
+  @Override
+  public void masterDown(HostAndPort master) {
+    synchronized (monitor) {
+      reportedDown = master;
+    }
+    checkNow();
+  }
+
+  private void liftFence(Fence f, String why) {
+    synchronized (monitor) {
+      if (fence != f) {
+        return;
+      }
+      fence = null;
+      if (fenceTimer != null) {
+        fenceTimer.cancel();
+        fenceTimer = null;
+      }
+      monitor.notifyAll();
+    }
+    log.warn("Redis master {}: write fence lifted, {}", f.master(), why);
+  }
+
+  // ---------------------------------------------------------------- chases
+
+  private void ask(Chase c) {
+    probe.probe(List.of(c.candidate)).thenAccept(r -> answered(c, r.get(c.candidate)));
+  }
+
+  private void answered(Chase c, NodeRole role) {
+    long now = env.nanoTime();
+    boolean provable;
+    synchronized (monitor) {
+      if (closed || chases.get(c.candidate) != c) {
+        return;
+      }
+      if (!role.isMaster()) {
+        if (now - c.deadlineNanos >= 0) {
+          chases.remove(c.candidate);
+          log.debug("stopped chasing {}: still {} after {} ms", c.candidate, role.describe(), (now - c.startNanos) / 1_000_000);
+          return;
+        }
+        c.next = env.schedule(chaseDelay(now - c.startNanos), () -> ask(c));
+        return;
+      }
+      c.answeredMaster = true; // stays a hint, so the round below (or a later one) weighs it
+      provable = snapshot.master().isPresent() && currentIds != null; // else nothing to prove succession from: a round decides
+    }
+    if (!provable) {
+      checkNow();
+      return;
+    }
+    probe.replicationIds(List.of(c.candidate)).thenAccept(ids -> succeeded(c, role, ids.get(c.candidate)));
+  }
+
+  /** How long a chase waits before asking again: every 2 ms at first, then more slowly. */
+  static long chaseDelay(long elapsedNanos) {
+    long ms = TimeUnit.NANOSECONDS.toMillis(elapsedNanos);
+    return TimeUnit.MILLISECONDS.toNanos(ms < 250 ? 2 : ms < 2_000 ? 20 : 100);
+  }
+
+  /** A chased candidate answered master: switch at once if it was promoted from the current master, else let a round decide. */
+  private void succeeded(Chase c, NodeRole role, RoleProbe.ReplicationIds ids) {
+    Publication p = null;
+    synchronized (monitor) {
+      if (!closed && ids != null && currentIds != null && ids.succeeds(currentIds) && snapshot.master().isPresent()
+          && !snapshot.master().get().equals(c.candidate)) {
+        p = publish(c.candidate, c.source, role.runId(), null, ids, env.nanoTime());
+      }
+    }
+    if (p != null) {
+      p.announce();
+    }
+    checkNow(); // confirm with a full round (cheap), or decide when succession could not be shown
+  }
+
+  // ---------------------------------------------------------------- rounds
+
+  private void startRound() {
+    Decider.Inputs inputs;
+    synchronized (monitor) {
+      long now = env.nanoTime();
+      updateSourceStates(env.now());
+      if (sentinel != null && now - lastSentinelRefreshNanos >= timing.sentinelRefresh().toNanos()) {
+        lastSentinelRefreshNanos = now;
+        sentinel.refresh();
+      }
+      Map<HostAndPort, SourceKind> hints = new LinkedHashMap<>();
+      for (Source s : sources) {
+        for (HostAndPort c : s.candidates()) {
+          hints.putIfAbsent(c, s.kind());
+        }
+      }
+      chases.values().removeIf(c -> c.answeredMaster && now - c.deadlineNanos >= 0);
+      for (Chase c : chases.values()) {
+        hints.putIfAbsent(c.candidate, c.source);
+      }
+      MasterSnapshot s = snapshot;
+      inputs = new Decider.Inputs(s.master().orElse(null), s.source().orElse(null), hints, sentinel == null ? null : sentinel.majority(),
+          Set.copyOf(knownNodes.asMap().keySet()), configuredNodes, Set.copyOf(lineage));
+    }
+    Decider.decide(inputs, probe).whenComplete((d, error) -> finishRound(inputs, d, error));
+  }
+
+  private void finishRound(Decider.Inputs in, Decider.Decision d, Throwable error) {
+    Publication p = null;
+    boolean again;
+    long delay;
+    synchronized (monitor) {
+      if (closed) {
+        return; // a round that ends during close publishes nothing
+      }
+      long now = env.nanoTime();
+      if (error != null) {
+        log.error("master evaluation failed; retrying in {} ms", timing.probeInterval().toMillis(), error);
+      } else {
+        p = apply(in, d, now);
+      }
+      roundsCompleted++;
+      roundRunning = false;
+      again = roundAgain;
+      roundAgain = false;
+      monitor.notifyAll();
+      boolean calm = snapshot.master().isPresent() && suspectSinceNanos < 0 && error == null;
+      delay = (calm ? timing.verifyInterval() : timing.probeInterval()).toNanos();
+      if (!again) {
+        nextTick = env.schedule(delay, this::checkNow);
+      }
+    }
+    if (p != null) {
+      p.announce();
+    }
+    if (again) {
+      checkNow();
+    }
+  }
+
+  /** Applies a round's decision; returns what to announce outside the lock, or null. Caller holds the monitor. */
+  private Publication apply(Decider.Inputs in, Decider.Decision d, long now) {
+    remember(d);
+    answers = describe(d.roles());
+    HostAndPort current = in.current();
+    HostAndPort chosen = d.master();
+    SourceKind source = d.source();
+    String runId = chosen == null ? null : d.roles().get(chosen).runId();
+    if (chosen == null && current != null && keepAsSuspect(current, d.roles().get(current), now)) {
+      if (suspectSinceNanos < 0) {
+        suspectSinceNanos = now;
+        log.warn("Redis master {} is not answering ({}); still using it while no other node claims master", current,
+            d.roles().get(current).describe());
+      }
+      return republish(d.conflict(), now);
+    }
+    if (chosen != null && chosen.equals(current) && suspectSinceNanos >= 0) {
+      log.info("Redis master {} answers again after {} ms", current, (now - suspectSinceNanos) / 1_000_000);
+    }
+    if (chosen == null && current != null && suspectSinceNanos >= 0) {
+      log.warn("Redis master {} silent for {} ms{}: no master", current, (now - suspectSinceNanos) / 1_000_000,
+          current.equals(reportedDown) ? " and the Sentinels agree it is down" : "");
+    }
+    suspectSinceNanos = -1;
+    if (chosen != null && chosen.equals(current)) {
+      return republishVerified(source, d.conflict(), now);
+    }
+    RoleProbe.ReplicationIds ids = chosen == null ? null : d.ids().get(chosen);
+    return publish(chosen, source, runId, d.conflict(), ids, now, d);
+  }
+
+  private boolean keepAsSuspect(HostAndPort current, NodeRole role, long now) {
+    if (role == null || role.kind() != NodeRole.Kind.SILENT || current.equals(reportedDown)) {
+      return false;
+    }
+    HostAndPort majority = sentinel == null ? null : sentinel.majority();
+    if (majority != null && !majority.equals(current)) {
+      return false;
+    }
+    return suspectSinceNanos < 0 || now - suspectSinceNanos < timing.suspectTimeout().toNanos();
+  }
+
+  /** The same master (or the suspect one), freshly checked: no change to announce. */
+  private Publication republish(String conflict, long now) {
+    MasterSnapshot s = snapshot;
+    snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
+        s.lastKnownMaster().orElse(null), conflict, states, suspectSince(now), answers);
+    warnOnNewConflict(s, conflict);
+    return null;
+  }
+
+  private Publication republishVerified(SourceKind source, String conflict, long now) {
+    MasterSnapshot s = snapshot;
+    snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(source), env.now(), s.generation(),
+        s.lastKnownMaster().orElse(null), conflict, states, null, answers);
+    warnOnNewConflict(s, conflict);
+    firstSignalNanos = 0;
+    return null;
+  }
+
+  private Publication publish(HostAndPort master, SourceKind source, String runId, String conflict, RoleProbe.ReplicationIds ids, long now) {
+    return publish(master, source, runId, conflict, ids, now, null);
+  }
+
+  /**
+   * Publishes a new master (or none). The generation moves on only when the master's identity
+   * changes: another address, or the same address served by another process ({@code run_id}).
+   */
+  private Publication publish(HostAndPort master, SourceKind source, String runId, String conflict, RoleProbe.ReplicationIds ids,
+      long now, Decider.Decision d) {
+    MasterSnapshot before = snapshot;
+    HostAndPort lastKnown = before.lastKnownMaster().orElse(null);
+    long generation = before.generation();
+    if (master != null) {
+      boolean sameIdentity = master.equals(lastKnown) && (runId == null || lastKnownRunId == null || runId.equals(lastKnownRunId));
+      if (!sameIdentity) {
+        generation++;
+        currentIds = ids;
+        if (ids == null) {
+          fetchLineage(master, generation);
+        }
+      }
+      if (ids != null) {
+        lineage.add(ids.replid());
+        trimLineage();
+      }
+      currentRunId = runId;
+      lastKnownRunId = runId;
+      lastKnown = master;
+      Chase c = chases.remove(master);
+      if (c != null && c.next != null) {
+        c.next.cancel();
+      }
+    } else {
+      currentRunId = null;
+    }
+    Fence f = fence;
+    if (f != null && f.generation() != generation) {
+      fence = null; // the promotion is proven (or the master is gone): the fence has done its work
+      if (fenceTimer != null) {
+        fenceTimer.cancel();
+        fenceTimer = null;
+      }
+    }
+    MasterSnapshot after = new MasterSnapshot(master, source, master == null ? null : env.now(), generation, lastKnown, conflict, states,
+        null, answers);
+    snapshot = after;
+    warnOnNewConflict(before, conflict);
+    monitor.notifyAll();
+    long sinceSignalMs = firstSignalNanos == 0 ? 0 : (now - firstSignalNanos) / 1_000_000;
+    firstSignalNanos = 0;
+    String lostDetail = master == null && d != null ? describeRoles(d) : null;
+    if (!Objects.equals(before.master().orElse(null), master) && !listeners.isEmpty()) {
+      env.notify(() -> { // queued under the lock, so listeners hear changes in the order they happened
+        for (MasterListener l : listeners) {
+          try {
+            l.onMasterChange(before, after);
+          } catch (RuntimeException e) {
+            log.error("MasterListener {} threw; ignored", l, e);
+          }
+        }
+      });
+    }
+    return new Publication(before, after, sinceSignalMs, lostDetail);
+  }
+
+  /** Asks a newly adopted master for its replication id, the lineage its successors will be proven against. */
+  private void fetchLineage(HostAndPort master, long generation) {
+    probe.replicationIds(List.of(master)).thenAccept(ids -> {
+      RoleProbe.ReplicationIds mine = ids.get(master);
+      if (mine == null) {
+        return;
+      }
+      synchronized (monitor) {
+        if (snapshot.generation() == generation) {
+          currentIds = mine;
+          lineage.add(mine.replid());
+          trimLineage();
+        }
+      }
+    });
+  }
+
+  private void trimLineage() {
+    while (lineage.size() > 16) {
+      lineage.remove(lineage.iterator().next());
+    }
+  }
+
+  private Instant suspectSince(long now) {
+    return suspectSinceNanos < 0 ? null : env.now().minusNanos(now - suspectSinceNanos);
+  }
+
+  private void warnOnNewConflict(MasterSnapshot before, String conflict) {
+    if (conflict != null && !conflict.equals(before.conflict().orElse(null))) {
+      log.warn("Redis split brain: {}", conflict);
+    }
+  }
+
+  private void markSignal(long now) {
+    if (firstSignalNanos == 0) {
+      firstSignalNanos = now;
+    }
+  }
+
+  /** A change to log once the lock is released (listeners were queued under it). */
+  private static final class Publication {
+    final MasterSnapshot before;
+    final MasterSnapshot after;
+    final long sinceSignalMs;
+    final String lostDetail;
+
+    Publication(MasterSnapshot before, MasterSnapshot after, long sinceSignalMs, String lostDetail) {
+      this.before = before;
+      this.after = after;
+      this.sinceSignalMs = sinceSignalMs;
+      this.lostDetail = lostDetail;
+    }
+
+    void announce() {
+      HostAndPort was = before.master().orElse(null);
+      HostAndPort now = after.master().orElse(null);
+      if (Objects.equals(was, now)) {
+        return;
+      }
+      if (now != null) {
+        log.info("Redis master {} -> {} (source {}, {} ms after the first signal{})", was == null ? "none" : was, now,
+            after.source().orElse(null), sinceSignalMs, after.generation() == before.generation() ? ", same server as before" : "");
+      } else {
+        log.warn("Redis master {} lost and no node answers ROLE master: {}", was, lostDetail);
+      }
+    }
+  }
+
+  private void remember(Decider.Decision d) {
+    for (Map.Entry<HostAndPort, NodeRole> e : d.roles().entrySet()) {
+      NodeRole.Kind k = e.getValue().kind();
+      if (k == NodeRole.Kind.MASTER || k == NodeRole.Kind.REPLICA) {
+        knownNodes.put(e.getKey(), Boolean.TRUE);
+      }
+    }
+    d.learned().forEach(n -> knownNodes.put(n, Boolean.TRUE));
+  }
+
+  private static Map<HostAndPort, String> describe(Map<HostAndPort, NodeRole> roles) {
+    Map<HostAndPort, String> out = new LinkedHashMap<>();
+    roles.forEach((a, r) -> out.put(a, r.describe()));
+    return out;
+  }
+
+  private static String describeRoles(Decider.Decision d) {
+    List<String> parts = new ArrayList<>();
+    d.roles().forEach((a, r) -> parts.add(NodeRole.line(a, r.describe())));
+    return parts.isEmpty() ? "no candidates" : String.join(", ", parts);
+  }
+
+  private void updateSourceStates(Instant now) {
+    for (Source s : sources) {
+      Source.Health h = s.health();
+      SourceState before = states.get(s.kind());
+      SourceState after = before.with(h.status(), h.detail(), now);
+      if (after.status() != before.status()) {
+        if (after.status() == SourceState.Status.UP) {
+          if (before.status() == SourceState.Status.STARTING) {
+            log.info("{} source is up", s.kind());
+          } else {
+            log.warn("{} source is back up (was {}: {})", s.kind(), before.status(), before.detail());
+          }
+        } else if (after.status() != SourceState.Status.STARTING) {
+          log.warn("{} source is {}: {}", s.kind(), after.status(), after.detail());
+        }
+      }
+      states.put(s.kind(), after);
+    }
+  }
+
+  /** Stops every timer and chase; nothing is published afterwards. */
+  void close() {
+    List<Cancellable> timers = new ArrayList<>();
+    synchronized (monitor) {
+      closed = true;
+      if (nextTick != null) {
+        timers.add(nextTick);
+      }
+      if (healthTick != null) {
+        timers.add(healthTick);
+      }
+      if (fenceTimer != null) {
+        timers.add(fenceTimer);
+      }
+      for (Chase c : chases.values()) {
+        if (c.next != null) {
+          timers.add(c.next);
+        }
+      }
+      chases.clear();
+      fence = null;
+      snapshot = snapshot.closed(env.now());
+      monitor.notifyAll();
+    }
+    timers.forEach(Cancellable::cancel);
+  }
+
+  boolean isClosed() {
+    synchronized (monitor) {
+      return closed;
+    }
+  }
+
+  /** Nodes the loop would probe when nothing names a master (for tests). */
+  Collection<HostAndPort> knownNodes() {
+    return List.copyOf(knownNodes.asMap().keySet());
+  }
+}

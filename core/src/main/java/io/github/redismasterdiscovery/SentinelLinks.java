@@ -1,0 +1,445 @@
+package io.github.redismasterdiscovery;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.JedisPubSub;
+import redis.clients.jedis.exceptions.JedisAccessControlException;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * One subscription per Sentinel in the JVM, shared by every discovery that watches it with the same
+ * credentials, as pod informers are shared: 50 discoveries open one connection per Sentinel, not 50.
+ *
+ * <p>A link is one thread blocked in {@code SUBSCRIBE} on the failover channels (below), nothing
+ * else, so it never waits behind a probe. On every (re)connect it first asks
+ * {@code SENTINEL GET-MASTER-ADDR-BY-NAME} for each master set its users watch, on the same
+ * connection, then subscribes. A {@code PING} heartbeat from the shared timer keeps it honest: a link
+ * whose pong is three heartbeats late times out and reconnects. Later queries (a new user, a
+ * periodic refresh) open a short-lived connection on the I/O pool. The last user closes the link.
+ */
+final class SentinelLinks {
+
+  private static final Logger log = LoggerFactory.getLogger(SentinelLinks.class);
+  private static final long MAX_BACKOFF_MILLIS = 5_000;
+  static final String CLIENT_NAME = "rmd-sentinel";
+
+  /**
+   * The failover progress Sentinel publishes (as recorded from Redis 7.0 for kill -9 and
+   * SENTINEL FAILOVER): the leader announces the replica it chose ({@code +selected-slave},
+   * {@code +failover-state-send-slaveof-noone}) tens of ms before the promotion and about a second
+   * before any {@code +switch-master}.
+   */
+  static final String[] CHANNELS = {"+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+try-failover", "+selected-slave",
+      "+failover-state-send-slaveof-noone", "+promoted-slave", "+failover-end", "+failover-end-for-timeout",
+      "-failover-abort-not-elected", "-failover-abort-no-good-slave", "-failover-abort-slave-timeout"};
+
+  /** What a link tells its users; called on the link's thread (or an I/O thread), so fast and non-blocking. */
+  interface User {
+    String masterName();
+
+    /**
+     * The Sentinel's current answer for {@link #masterName()}, from a query or {@code +switch-master};
+     * or, with {@code master} null, why its answer was no address (an unknown master set, garbage).
+     */
+    void opinion(HostAndPort sentinel, HostAndPort master, String error);
+
+    /** A failover event about {@link #masterName()}. */
+    void event(HostAndPort sentinel, SentinelEvent event);
+
+    /** The subscription is up ({@code error} null) or down (why). */
+    void state(HostAndPort sentinel, boolean subscribed, String error);
+  }
+
+  /** Links are shared only between users that connect the same way. */
+  private record Key(HostAndPort address, String user, String password, boolean ssl, Object socketFactory, Duration heartbeat) {
+    @Override
+    public String toString() {
+      return "Key[" + address + "]"; // never the password
+    }
+  }
+
+  private static final Map<Key, Link> links = new HashMap<>();
+
+  private SentinelLinks() {}
+
+  /** Joins (or opens) the link to {@code address}; the user's opinion arrives through its callbacks. */
+  static Link acquire(HostAndPort address, JedisClientConfig config, Duration timeout, Duration heartbeat, SharedRuntime runtime, User user) {
+    Key key = new Key(address, config.getUser(), config.getPassword(), config.isSsl(), config.getSslSocketFactory(), heartbeat);
+    Link link;
+    boolean start = false;
+    synchronized (SentinelLinks.class) {
+      link = links.get(key);
+      if (link == null) {
+        link = new Link(key, config, timeout, heartbeat, runtime);
+        links.put(key, link);
+        start = true;
+      }
+      link.users.add(user);
+    }
+    if (start) {
+      link.start();
+    } else {
+      link.joined(user);
+    }
+    return link;
+  }
+
+  /** Leaves a link; the last user closes it. */
+  static void release(Link link, User user) {
+    boolean close;
+    synchronized (SentinelLinks.class) {
+      link.users.remove(user);
+      close = link.users.isEmpty();
+      if (close) {
+        links.remove(link.key, link);
+      }
+    }
+    if (close) {
+      link.close();
+    }
+  }
+
+  /** Links open in this JVM (for tests and benchmarks). */
+  static synchronized int open() {
+    return links.size();
+  }
+
+  /** One Sentinel: a subscriber thread, its users, and how it is doing. */
+  static final class Link implements Runnable {
+    final HostAndPort address;
+    private final Key key;
+    private final JedisClientConfig queryConfig;
+    private final JedisClientConfig subscriberConfig;
+    private final Duration heartbeat;
+    private final SharedRuntime runtime;
+    final List<User> users = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+    private volatile boolean subscribed;
+    private volatile String error;
+    private volatile Thread thread;
+    private volatile Jedis subscriber;
+    private volatile PubSub pubSub;
+    private ScheduledFuture<?> heartbeats;
+
+    private Link(Key key, JedisClientConfig config, Duration timeout, Duration heartbeat, SharedRuntime runtime) {
+      this.key = key;
+      this.address = key.address();
+      this.heartbeat = heartbeat;
+      this.runtime = runtime;
+      this.queryConfig = RedisConfigs.named(RedisConfigs.withTimeouts(config, timeout), CLIENT_NAME);
+      this.subscriberConfig = RedisConfigs.named(RedisConfigs.forSubscriber(config, timeout, heartbeat.multipliedBy(3)), CLIENT_NAME);
+    }
+
+    private void start() {
+      Thread t = new Thread(this, "rmd-sentinel-" + address);
+      t.setDaemon(true);
+      thread = t;
+      t.start();
+      long millis = heartbeat.toMillis();
+      heartbeats = runtime.timer.scheduleWithFixedDelay(() -> runtime.io(this::ping), millis, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** A user joined a link that may have been up for long: give it this Sentinel's state and opinion now. */
+    private void joined(User user) {
+      user.state(address, subscribed, error);
+      if (subscribed) {
+        refresh(user.masterName());
+      }
+    }
+
+    /** Asks the Sentinel again for {@code masterName}, on a short-lived connection, off the caller's thread. */
+    void refresh(String masterName) {
+      runtime.io(() -> {
+        try (Jedis query = new Jedis(address, queryConfig)) {
+          ask(query, masterName);
+        } catch (RuntimeException e) {
+          log.debug("Sentinel {} query for {} failed: {}", address, masterName, describe(e));
+        }
+      });
+    }
+
+    @Override
+    public void run() {
+      long backoff = 100;
+      while (!closed) {
+        Jedis sub = null;
+        try {
+          sub = new Jedis(address, subscriberConfig);
+          subscriber = sub;
+          for (String name : masterNames()) {
+            ask(sub, name); // before subscribing: a switch in between is caught by the re-query below
+          }
+          PubSub ps = new PubSub(this);
+          pubSub = ps;
+          sub.subscribe(ps, CHANNELS); // returns only when unsubscribed (close) or throws
+          backoff = 100;
+        } catch (RuntimeException e) {
+          if (closed) {
+            break;
+          }
+          String why = describe(e);
+          boolean changed = !why.equals(error);
+          error = why;
+          setSubscribed(false);
+          if (changed) {
+            log.debug("Sentinel {}: {}", address, why);
+          }
+        } finally {
+          if (subscribed) {
+            setSubscribed(false);
+          }
+          JedisRoleProbe.closeQuietly(sub);
+        }
+        if (!pause(backoff)) {
+          break;
+        }
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+      }
+    }
+
+    private Set<String> masterNames() {
+      Set<String> names = new LinkedHashSet<>();
+      users.forEach(u -> names.add(u.masterName()));
+      return names;
+    }
+
+    private void setSubscribed(boolean now) {
+      subscribed = now;
+      users.forEach(u -> u.state(address, now, now ? null : error));
+    }
+
+    private void subscribedNow() {
+      error = null;
+      setSubscribed(true);
+      masterNames().forEach(this::refresh); // a switch between the first query and the subscription is caught here
+    }
+
+    private void message(String channel, String message) {
+      SentinelEvent event = SentinelEvent.parse(channel, message);
+      if (event == null) {
+        log.debug("Sentinel {} sent an unreadable {} message: {}", address, channel, message);
+        return;
+      }
+      for (User u : users) {
+        if (u.masterName().equals(event.masterName())) {
+          if (event.isSwitch()) {
+            u.opinion(address, event.instance(), null);
+          }
+          u.event(address, event);
+        }
+      }
+    }
+
+    /** Asks for {@code masterName} and tells its users; an answer that is no address goes to them alone, not the link. */
+    private void ask(Jedis jedis, String masterName) {
+      HostAndPort master = null;
+      String why = null;
+      try {
+        master = query(jedis, masterName);
+      } catch (SentinelAnswerException e) {
+        why = e.getMessage();
+      }
+      for (User u : users) {
+        if (u.masterName().equals(masterName)) {
+          u.opinion(address, master, why);
+        }
+      }
+    }
+
+    /** {@code SENTINEL GET-MASTER-ADDR-BY-NAME}; throws {@link SentinelAnswerException} for an answer that is no address. */
+    private static HostAndPort query(Jedis jedis, String masterName) {
+      List<String> reply = jedis.sentinelGetMasterAddrByName(masterName);
+      if (reply == null || reply.isEmpty()) {
+        throw new SentinelAnswerException("does not know master set '" + masterName
+            + "': check masterName (the name in the Sentinel's 'sentinel monitor <name> ...' line)");
+      }
+      if (reply.size() != 2) {
+        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
+      }
+      try {
+        int port = Integer.parseInt(reply.get(1));
+        if (port < 1 || port > 65535 || reply.get(0) == null || reply.get(0).isBlank()) {
+          throw new NumberFormatException();
+        }
+        return new HostAndPort(reply.get(0), port);
+      } catch (NumberFormatException e) {
+        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
+      }
+    }
+
+    private void ping() {
+      PubSub ps = pubSub;
+      if (ps != null && subscribed && ps.isSubscribed()) {
+        try {
+          ps.ping();
+        } catch (RuntimeException e) {
+          log.debug("heartbeat to Sentinel {} failed: {}", address, e.toString());
+        }
+      }
+    }
+
+    private void close() {
+      closed = true;
+      if (heartbeats != null) {
+        heartbeats.cancel(false);
+      }
+      Thread t = thread;
+      if (t != null) {
+        t.interrupt();
+      }
+      Jedis sub = subscriber;
+      if (sub != null) {
+        try {
+          sub.disconnect(); // unblocks the subscriber thread's read
+        } catch (RuntimeException ignored) {
+          // already broken
+        }
+      }
+      if (t != null && t != Thread.currentThread()) {
+        try {
+          t.join(2_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    static String describe(RuntimeException e) {
+      if (e instanceof SentinelAnswerException) {
+        return e.getMessage();
+      }
+      if (e instanceof JedisAccessControlException) {
+        return "authentication failed (" + JedisRoleProbe.firstLine(e) + "): check the Sentinel user/password (sentinelClientConfig)";
+      }
+      if (e instanceof JedisDataException) {
+        return "refused a command (" + JedisRoleProbe.firstLine(e) + "): the Sentinel user needs SENTINEL GET-MASTER-ADDR-BY-NAME, "
+            + "SUBSCRIBE and PING";
+      }
+      if (e instanceof JedisConnectionException) {
+        return "unreachable (" + JedisRoleProbe.firstLine(e) + ")";
+      }
+      if (!(e instanceof JedisException)) {
+        // Jedis could not even parse it (wrong reply types): not a Sentinel speaking the protocol we expect
+        return "sent a reply that cannot be read as a Sentinel's (" + e.getClass().getSimpleName() + "): is this address a Sentinel?";
+      }
+      return JedisRoleProbe.firstLine(e);
+    }
+
+    private boolean pause(long millis) {
+      try {
+        Thread.sleep(millis); // reconnect back-off of this link's own thread
+        return true;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "SentinelLink{" + address + ", users=" + users.size() + ", subscribed=" + subscribed + "}";
+    }
+  }
+
+  private static final class PubSub extends JedisPubSub {
+    private final Link link;
+    private boolean first = true;
+
+    PubSub(Link link) {
+      this.link = link;
+    }
+
+    @Override
+    public void onSubscribe(String channel, int subscribedChannels) {
+      if (first) {
+        first = false;
+        link.subscribedNow();
+      }
+    }
+
+    @Override
+    public void onMessage(String channel, String message) {
+      link.message(channel, message);
+    }
+  }
+
+  /** A Sentinel answered, but not usefully (unknown master set, garbage). */
+  static final class SentinelAnswerException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    SentinelAnswerException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** A parsed Sentinel event: which master set it is about, the instance it names, and the master's address. */
+  record SentinelEvent(String channel, String masterName, HostAndPort instance, HostAndPort master) {
+
+    /**
+     * Parses {@code +switch-master <name> <old-ip> <old-port> <new-ip> <new-port>}, a master event
+     * {@code master <name> <ip> <port> ...}, or an instance event
+     * {@code <type> <name> <ip> <port> @ <master-name> <master-ip> <master-port>}; null when unreadable.
+     */
+    static SentinelEvent parse(String channel, String message) {
+      String[] t = message.trim().split(" +");
+      try {
+        if ("+switch-master".equals(channel)) {
+          if (t.length != 5) {
+            return null;
+          }
+          return new SentinelEvent(channel, t[0], address(t[3], t[4]), address(t[1], t[2]));
+        }
+        if (t.length >= 4 && "master".equals(t[0])) {
+          HostAndPort master = address(t[2], t[3]);
+          return new SentinelEvent(channel, t[1], master, master);
+        }
+        if (t.length >= 8 && "@".equals(t[4])) {
+          return new SentinelEvent(channel, t[5], address(t[2], t[3]), address(t[6], t[7]));
+        }
+      } catch (NumberFormatException e) {
+        return null;
+      }
+      return null;
+    }
+
+    private static HostAndPort address(String host, String port) {
+      int p = Integer.parseInt(port);
+      if (p < 1 || p > 65535 || host.isBlank()) {
+        throw new NumberFormatException(host + ":" + port);
+      }
+      return new HostAndPort(host, p);
+    }
+
+    boolean isSwitch() {
+      return "+switch-master".equals(channel);
+    }
+
+    /** The leader names the replica it is about to promote: the moment to stop writing to the old master. */
+    boolean isPromotionStarting() {
+      return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel);
+    }
+
+    boolean isAbort() {
+      return channel.startsWith("-failover-abort") || "+failover-end-for-timeout".equals(channel);
+    }
+
+    boolean isMasterDown() {
+      return "+odown".equals(channel) && Objects.equals(instance, master);
+    }
+  }
+}

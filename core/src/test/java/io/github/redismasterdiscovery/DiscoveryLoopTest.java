@@ -1,0 +1,318 @@
+package io.github.redismasterdiscovery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.HostAndPort;
+
+/**
+ * The loop's timing rules on a hand-driven clock with scripted ROLE answers: stalls, suspicion and
+ * its bounds, identity-based generations, chases, the write fence, quiet verification, and a quiet
+ * close. Nothing sleeps; time moves only when a test says so.
+ */
+class DiscoveryLoopTest {
+
+  static final HostAndPort A = new HostAndPort("10.0.0.1", 6379);
+  static final HostAndPort B = new HostAndPort("10.0.0.2", 6379);
+  static final String NONE = "0000000000000000000000000000000000000000";
+
+  /** A clock and a timer queue that run only when {@link #advance} says so. */
+  static final class ManualEnv implements DiscoveryLoop.Env {
+    private record Task(long due, long seq, Runnable run, boolean[] cancelled) {}
+
+    long nanos = 1_000_000_000L;
+    private long seq;
+    private final PriorityQueue<Task> tasks = new PriorityQueue<>((x, y) -> x.due != y.due ? Long.compare(x.due, y.due) : Long.compare(x.seq, y.seq));
+
+    @Override
+    public long nanoTime() {
+      return nanos;
+    }
+
+    @Override
+    public Instant now() {
+      return Instant.EPOCH.plusNanos(nanos);
+    }
+
+    @Override
+    public synchronized DiscoveryLoop.Cancellable schedule(long delayNanos, Runnable task) {
+      boolean[] cancelled = {false};
+      tasks.add(new Task(nanos + Math.max(0, delayNanos), seq++, task, cancelled));
+      return () -> cancelled[0] = true;
+    }
+
+    @Override
+    public void notify(Runnable task) {
+      task.run();
+    }
+
+    /** Moves the clock forward, running every task that falls due on the way, in order. */
+    void advance(Duration d) {
+      long end = nanos + d.toNanos();
+      while (true) {
+        Task next;
+        synchronized (this) {
+          next = tasks.peek();
+          if (next == null || next.due > end) {
+            break;
+          }
+          tasks.poll();
+          nanos = Math.max(nanos, next.due);
+        }
+        if (!next.cancelled[0]) {
+          next.run.run();
+        }
+      }
+      nanos = end;
+    }
+  }
+
+  /** Answers from a table that tests change; counts what was asked. */
+  static final class ScriptedProbe implements RoleProbe {
+    final Map<HostAndPort, NodeRole> roles = new HashMap<>();
+    final Map<HostAndPort, ReplicationIds> ids = new HashMap<>();
+    final Map<HostAndPort, Integer> asked = new HashMap<>();
+    final List<CompletableFuture<Map<HostAndPort, NodeRole>>> held = new ArrayList<>();
+    boolean hold;
+
+    @Override
+    public synchronized CompletableFuture<Map<HostAndPort, NodeRole>> probe(Collection<HostAndPort> nodes) {
+      Map<HostAndPort, NodeRole> out = new LinkedHashMap<>();
+      for (HostAndPort n : nodes) {
+        asked.merge(n, 1, Integer::sum);
+        out.put(n, roles.getOrDefault(n, NodeRole.unreachable(n + ": connection refused")));
+      }
+      if (hold) { // answered when the test completes the held future
+        CompletableFuture<Map<HostAndPort, NodeRole>> later = new CompletableFuture<>();
+        held.add(later);
+        return later.thenApply(x -> out);
+      }
+      return CompletableFuture.completedFuture(out);
+    }
+
+    @Override
+    public synchronized CompletableFuture<Map<HostAndPort, ReplicationIds>> replicationIds(Collection<HostAndPort> nodes) {
+      Map<HostAndPort, ReplicationIds> out = new HashMap<>();
+      nodes.stream().filter(ids::containsKey).forEach(n -> out.put(n, ids.get(n)));
+      return CompletableFuture.completedFuture(out);
+    }
+
+    int asked(HostAndPort n) {
+      return asked.getOrDefault(n, 0);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** A source whose candidates the test sets. */
+  static final class FixedSource implements Source {
+    volatile List<HostAndPort> candidates = List.of();
+
+    @Override
+    public SourceKind kind() {
+      return SourceKind.KUBERNETES;
+    }
+
+    @Override
+    public void start() {}
+
+    @Override
+    public List<HostAndPort> candidates() {
+      return candidates;
+    }
+
+    @Override
+    public Health health() {
+      return Health.up();
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  final ManualEnv env = new ManualEnv();
+  final ScriptedProbe probe = new ScriptedProbe();
+  final FixedSource labels = new FixedSource();
+  final List<MasterSnapshot[]> changes = new CopyOnWriteArrayList<>();
+  final DiscoveryLoop.Timing timing = new DiscoveryLoop.Timing(Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofSeconds(5),
+      Duration.ofSeconds(10), true, Duration.ofSeconds(5), Duration.ofSeconds(30));
+  DiscoveryLoop loop;
+
+  @BeforeEach
+  void aVerifiedMasterA() {
+    probe.roles.put(A, NodeRole.master(List.of(B)).withRunId("run-a"));
+    probe.roles.put(B, NodeRole.replicaOf(A).withRunId("run-b"));
+    probe.ids.put(A, new RoleProbe.ReplicationIds("aaaa", NONE));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("aaaa", NONE));
+    labels.candidates = List.of(A);
+    loop = new DiscoveryLoop(timing, env, probe, List.of(labels), null, Set.of(), List.of((before, after) -> changes.add(new MasterSnapshot[] {before, after})));
+    loop.start();
+    assertThat(loop.snapshot().master()).contains(A);
+    assertThat(loop.snapshot().generation()).isEqualTo(1);
+    changes.clear();
+  }
+
+  @Test
+  void aStalledMasterStaysTheMasterAsSuspectAndComesBackWithoutAFailover() {
+    probe.roles.put(A, NodeRole.silent(A + ": no ROLE reply within 500 ms"));
+    env.advance(Duration.ofSeconds(5)); // the verify tick
+    MasterSnapshot s = loop.snapshot();
+    assertThat(s.master()).contains(A);
+    assertThat(s.suspectSince()).isPresent();
+    assertThat(s.describe()).contains("not answering since").contains("no ROLE reply within 500 ms");
+    env.advance(Duration.ofSeconds(2)); // probed every 100 ms meanwhile
+    probe.roles.put(A, NodeRole.master(List.of(B)).withRunId("run-a"));
+    env.advance(Duration.ofMillis(100));
+    assertThat(loop.snapshot().master()).contains(A);
+    assertThat(loop.snapshot().suspectSince()).isEmpty();
+    assertThat(loop.snapshot().generation()).isEqualTo(1);
+    assertThat(changes).as("no listener hears of a stall").isEmpty();
+  }
+
+  @Test
+  void suspicionEndsAfterSuspectTimeoutAndTheSameServerComingBackIsNotAFailover() {
+    probe.roles.put(A, NodeRole.silent("no reply"));
+    env.advance(Duration.ofSeconds(5));
+    env.advance(Duration.ofMillis(4_900));
+    assertThat(loop.snapshot().master()).as("still within suspectTimeout").contains(A);
+    env.advance(Duration.ofMillis(200));
+    assertThat(loop.snapshot().master()).isEmpty();
+    assertThat(loop.snapshot().generation()).isEqualTo(1);
+    probe.roles.put(A, NodeRole.master(List.of(B)).withRunId("run-a"));
+    env.advance(Duration.ofMillis(100));
+    assertThat(loop.snapshot().master()).contains(A);
+    assertThat(loop.snapshot().generation()).as("same address, same run_id: same generation").isEqualTo(1);
+    assertThat(changes).hasSize(2);
+    assertThat(changes.get(1)[1].generation()).isEqualTo(changes.get(1)[0].generation());
+  }
+
+  @Test
+  void aRefusedConnectionIsNoStallTheMasterIsGoneAtOnce() {
+    probe.roles.put(A, NodeRole.unreachable(A + ": cannot connect (Connection refused)"));
+    probe.roles.put(B, NodeRole.replicaOf(A));
+    loop.checkNow();
+    assertThat(loop.snapshot().master()).isEmpty();
+    assertThat(loop.snapshot().describe()).contains("Connection refused");
+  }
+
+  @Test
+  void theSentinelsAgreeingTheMasterIsDownEndSuspicion() {
+    probe.roles.put(A, NodeRole.silent("no reply"));
+    env.advance(Duration.ofSeconds(5));
+    assertThat(loop.snapshot().suspectSince()).isPresent();
+    loop.masterDown(A);
+    assertThat(loop.snapshot().master()).isEmpty();
+  }
+
+  @Test
+  void theSameAddressServedByARestartedProcessIsANewGeneration() {
+    probe.roles.put(A, NodeRole.master(List.of()).withRunId("run-a2"));
+    env.advance(Duration.ofSeconds(5));
+    assertThat(loop.snapshot().generation()).isEqualTo(1); // same address, same master: the run id is checked on a switch
+    probe.roles.put(A, NodeRole.unreachable("refused"));
+    loop.checkNow();
+    probe.roles.put(A, NodeRole.master(List.of()).withRunId("run-a2"));
+    loop.checkNow();
+    assertThat(loop.snapshot().master()).contains(A);
+    assertThat(loop.snapshot().generation()).as("restarted process behind the same address").isEqualTo(2);
+  }
+
+  @Test
+  void aChasedCandidatePromotedFromTheMasterIsFollowedAtOnceEvenWhileTheOldMasterIsSilent() {
+    probe.roles.put(A, NodeRole.silent("no reply"));
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    assertThat(probe.asked(B)).isEqualTo(1);
+    env.advance(Duration.ofMillis(10));
+    assertThat(probe.asked(B)).as("asked every 2 ms").isBetween(5, 6);
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A
+    env.advance(Duration.ofMillis(2));
+    assertThat(loop.snapshot().master()).contains(B);
+    assertThat(loop.snapshot().source()).contains(SourceKind.SENTINEL);
+    assertThat(loop.snapshot().generation()).isEqualTo(2);
+    assertThat(changes).hasSize(1);
+  }
+
+  @Test
+  void aChaseSlowsDownAndEndsAtItsDeadline() {
+    loop.proposed(B, SourceKind.KUBERNETES, "pod labeled");
+    env.advance(Duration.ofSeconds(11));
+    int asked = probe.asked(B);
+    // 2 ms for 250 ms, 20 ms until 2 s, 100 ms until 10 s: about 125 + 88 + 80 (plus round probes of B? none: B is no hint)
+    assertThat(asked).isBetween(250, 320);
+    env.advance(Duration.ofSeconds(10));
+    assertThat(probe.asked(B)).as("no more asking after the deadline").isEqualTo(asked);
+    assertThat(loop.snapshot().master()).contains(A);
+  }
+
+  @Test
+  void aWriteFenceHoldsFromTheAnnouncedPromotionUntilTheNewMasterIsProven() {
+    loop.promotionStarting(A, B);
+    assertThat(loop.fencedGeneration()).isEqualTo(1);
+    loop.awaitVerdict(System.nanoTime()); // returns at the deadline, never hangs
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa"));
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    assertThat(loop.snapshot().master()).contains(B);
+    assertThat(loop.fencedGeneration()).as("lifted with the new generation").isEqualTo(-1);
+  }
+
+  @Test
+  void aWriteFenceWithNoPromotionLiftsAfterItsTimeout() {
+    loop.promotionStarting(A, B);
+    env.advance(Duration.ofMillis(4_900));
+    assertThat(loop.fencedGeneration()).isEqualTo(1);
+    env.advance(Duration.ofMillis(200));
+    assertThat(loop.fencedGeneration()).isEqualTo(-1);
+    assertThat(loop.snapshot().master()).contains(A);
+  }
+
+  @Test
+  void anAbortedFailoverLiftsTheFence() {
+    loop.promotionStarting(A, B);
+    loop.promotionAborted(A);
+    assertThat(loop.fencedGeneration()).isEqualTo(-1);
+  }
+
+  @Test
+  void aFenceIsOnlyForTheCurrentMaster() {
+    loop.promotionStarting(B, A);
+    assertThat(loop.fencedGeneration()).isEqualTo(-1);
+  }
+
+  @Test
+  void whenStableOnlyTheMasterIsAskedOncePerVerifyInterval() {
+    int before = probe.asked(A);
+    env.advance(Duration.ofMinutes(1));
+    assertThat(probe.asked(A) - before).isEqualTo(12);
+    assertThat(probe.asked(B)).as("replicas are not asked while the master answers").isZero();
+  }
+
+  @Test
+  void aRoundEndingAfterCloseTellsNoOne() {
+    probe.hold = true;
+    probe.roles.put(A, NodeRole.unreachable("refused"));
+    loop.checkNow();
+    loop.close();
+    while (!probe.held.isEmpty()) { // answering one wave may ask the next
+      probe.held.remove(0).complete(Map.of());
+    }
+    assertThat(changes).isEmpty();
+    assertThat(loop.snapshot().master()).isEmpty();
+    assertThat(loop.snapshot().describe()).contains("discovery closed");
+  }
+}
