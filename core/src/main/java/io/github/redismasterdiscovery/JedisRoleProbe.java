@@ -118,12 +118,33 @@ final class JedisRoleProbe implements RoleProbe {
   }
 
   private ReplicationIds idsOf(HostAndPort node) {
+    boolean reused = connections.getIfPresent(node) != null;
     try {
-      Jedis jedis = connections.get(node, this::connect).jedis();
-      synchronized (jedis) {
+      return idsOnce(node);
+    } catch (JedisConnectionException e) {
+      // As for ROLE: a kept connection may have died under a healthy node (Sentinel's CLIENT KILL on a
+      // promotion). Without this retry a promoted replica's lineage goes missing exactly when it matters.
+      if (reused) {
+        try {
+          return idsOnce(node);
+        } catch (RuntimeException again) {
+          return null;
+        }
+      }
+      return null;
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** {@code INFO replication} over the kept connection; null when INFO is not allowed; throws on a connection error. */
+  private ReplicationIds idsOnce(HostAndPort node) {
+    Jedis jedis = connections.get(node, this::connect).jedis();
+    synchronized (jedis) {
+      try {
         String replid = null;
         String replid2 = null;
-        for (String line : jedis.info("replication").split("\r?\n")) {
+        for (String line : jedis.info("replication").split("\\r?\\n")) {
           if (line.startsWith("master_replid:")) {
             replid = line.substring("master_replid:".length()).trim();
           } else if (line.startsWith("master_replid2:")) {
@@ -131,12 +152,12 @@ final class JedisRoleProbe implements RoleProbe {
           }
         }
         return replid == null ? null : new ReplicationIds(replid, replid2);
+      } catch (JedisDataException e) {
+        return null; // INFO not allowed: the lineage stays unknown, the connection is fine
+      } catch (RuntimeException e) {
+        connections.invalidate(node);
+        throw e;
       }
-    } catch (JedisDataException e) {
-      return null; // INFO not allowed: the lineage stays unknown, the connection is fine
-    } catch (RuntimeException e) {
-      connections.invalidate(node);
-      return null;
     }
   }
 

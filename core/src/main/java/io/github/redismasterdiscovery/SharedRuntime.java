@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -39,12 +40,32 @@ final class SharedRuntime {
     ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Threads.named("rmd-timer"));
     t.setRemoveOnCancelPolicy(true);
     timer = t;
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(IO_THREADS, IO_THREADS, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-        Threads.named("rmd-io"));
-    pool.allowCoreThreadTimeOut(true);
-    io = pool;
+    io = growOnDemand(IO_THREADS, "rmd-io");
     listeners = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-listener"));
     ((ThreadPoolExecutor) listeners).allowCoreThreadTimeOut(true);
+  }
+
+  /**
+   * A pool that starts a thread only when no idle one can take the task (a plain
+   * {@code ThreadPoolExecutor} starts a new core thread for every task until the core is full), up to
+   * {@code max}; beyond that tasks queue. Idle threads end after a minute.
+   */
+  private static ThreadPoolExecutor growOnDemand(int max, String name) {
+    LinkedTransferQueue<Runnable> queue = new LinkedTransferQueue<>() {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      public boolean offer(Runnable task) {
+        return tryTransfer(task); // only to a thread already waiting; else the pool starts one
+      }
+    };
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(0, max, 60, TimeUnit.SECONDS, queue, Threads.named(name), (task, executor) -> {
+      if (executor.isShutdown()) {
+        throw new RejectedExecutionException("shut down");
+      }
+      queue.put(task); // all threads busy: wait for the first free one
+    });
+    return pool;
   }
 
   static synchronized SharedRuntime acquire() {
