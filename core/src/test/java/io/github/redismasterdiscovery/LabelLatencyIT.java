@@ -39,8 +39,8 @@ class LabelLatencyIT {
       d.awaitMaster(Duration.ofSeconds(10));
       changes.next(5);
       List<Long> micros = new ArrayList<>();
-      // Move 0 warms up class loading (the first patch, the first informer event): reported, not counted.
-      for (int move = 0; move <= 20; move++) {
+      // Twenty moves, the first (cold: first patch, first informer event, first chase) included.
+      for (int move = 0; move < 20; move++) {
         RedisProcess old = t.nodeClaimingMaster();
         RedisProcess next = t.node((t.nodes().indexOf(old) + 1) % t.nodes().size());
         t.promote(next);
@@ -62,10 +62,9 @@ class LabelLatencyIT {
         t.labels().setLabel(t.nodeIndex(old.address()), "false");
         await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().verifiedAt().orElseThrow().isAfter(verified));
       }
-      System.out.println("label write -> listener, in order (us), the first is the cold warm-up move: " + micros);
-      micros.remove(0);
+      System.out.println("label write -> listener, in order (us), the first one cold: " + micros);
       Collections.sort(micros);
-      System.out.printf("label write -> listener, %d moves: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms, min %.1f ms%n",
+      System.out.printf("label write -> listener, %d moves, the first included: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms, min %.1f ms%n",
           micros.size(), pct(micros, 50), pct(micros, 90), pct(micros, 99), micros.get(micros.size() - 1) / 1000.0, micros.get(0) / 1000.0);
     }
   }

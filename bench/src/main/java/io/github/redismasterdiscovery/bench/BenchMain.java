@@ -13,7 +13,7 @@ import java.util.stream.Collectors;
 
 /**
  * Runs every benchmark in one JVM and writes {@code docs/benchmarks.md} and
- * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (3),
+ * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (5),
  * {@code bench.seconds} per measurement (2), {@code bench.failovers} per client and fault (10),
  * {@code bench.sections} (steady,failover,scale).
  */
@@ -22,7 +22,7 @@ public final class BenchMain {
   private BenchMain() {}
 
   public static void main(String[] args) throws Exception {
-    int rounds = Integer.getInteger("bench.rounds", 3);
+    int rounds = Integer.getInteger("bench.rounds", 5);
     int seconds = Integer.getInteger("bench.seconds", 2);
     int failovers = Integer.getInteger("bench.failovers", 10);
     String sections = System.getProperty("bench.sections", "steady,failover,scale");
@@ -42,6 +42,7 @@ public final class BenchMain {
     Scale scale = new Scale();
     if (sections.contains("scale")) {
       scale.run();
+      scale.fleet(Integer.getInteger("bench.fleet", 100), 30);
     }
     String machine = machine();
     String versions = "JDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), Redis "
@@ -69,8 +70,11 @@ public final class BenchMain {
         .append("Kubernetes labels lagging Sentinel by 1 s; every client in the same JVM, same pool settings (maxTotal 32), same client configuration.\n")
         .append("- Reproduce: `").append(command).append("` (settings: `").append(settings).append("`; pass them after `exec:java`).\n\n");
     if (!steady.opsPerSecond.isEmpty()) {
-      md.append("## Steady state (ops/s; median of the rounds, min–max)\n\n")
-          .append("Clients interleaved round by round, order rotated, after a warm-up round. Ratio: FailoverJedisPool / JedisPool, per round.\n\n")
+      md.append("## Steady state\n\n")
+          .append("Clients interleaved round by round, order rotated, after a warm-up round; every operation timed (borrow, command, ")
+          .append("return) into an HdrHistogram. Ratios are FailoverJedisPool / JedisPool, taken per round; the median over the rounds, ")
+          .append("with its min–max. Targets: throughput ≥ 0.99×, p99 ≤ 1.05× JedisPool.\n\n")
+          .append("### Throughput (ops/s; median of the rounds, min–max)\n\n")
           .append("| case | FailoverJedisPool | JedisPool | JedisSentinelPool | ratio to JedisPool |\n|---|---|---|---|---|\n");
       for (Map.Entry<String, Map<Clients.Kind, List<Double>>> e : steady.opsPerSecond.entrySet()) {
         Map<Clients.Kind, List<Double>> r = e.getValue();
@@ -79,13 +83,25 @@ public final class BenchMain {
             .append(" | ").append(range(r.get(Clients.Kind.JEDIS_SENTINEL_POOL)))
             .append(" | ").append(ratio(r.get(Clients.Kind.FAILOVER_JEDIS_POOL), r.get(Clients.Kind.JEDIS_POOL))).append(" |\n");
       }
+      md.append("\n### Latency per operation (µs, all rounds: p50 / p99 / p99.9)\n\n")
+          .append("| case | FailoverJedisPool | JedisPool | JedisSentinelPool | p99 ratio to JedisPool |\n|---|---|---|---|---|\n");
+      for (Map.Entry<String, Map<Clients.Kind, org.HdrHistogram.Histogram>> e : steady.latency.entrySet()) {
+        Map<Clients.Kind, org.HdrHistogram.Histogram> h = e.getValue();
+        Map<Clients.Kind, List<Double>> p99 = steady.p99PerRound.get(e.getKey());
+        md.append("| ").append(e.getKey()).append(" | ").append(latency(h.get(Clients.Kind.FAILOVER_JEDIS_POOL)))
+            .append(" | ").append(latency(h.get(Clients.Kind.JEDIS_POOL)))
+            .append(" | ").append(latency(h.get(Clients.Kind.JEDIS_SENTINEL_POOL)))
+            .append(" | ").append(ratio(p99.get(Clients.Kind.FAILOVER_JEDIS_POOL), p99.get(Clients.Kind.JEDIS_POOL))).append(" |\n");
+      }
       md.append('\n');
     }
     if (!failover.samples.isEmpty()) {
       md.append("## Failover recovery (p50 / p90 / max)\n\n")
           .append("One writer, a SET every 2 ms. (a) the new master's promotion (ROLE polled on the replicas every 1 ms) to the ")
           .append("client's first acknowledged write on it; (b) the fault to that write; (c) errors surfaced to the caller; ")
-          .append("(d) writes the old master acknowledged after the promotion: lost when it is demoted (for kill -9 it is dead, so 0).\n\n")
+          .append("(d) writes acknowledged after the promotion that the new master does not have: the old master took them and loses ")
+          .append("them when it is demoted (for kill -9 it is dead, so 0). Which server took a write is told afterwards by the unique ")
+          .append("keys themselves, the same way for every client.\n\n")
           .append("| client | fault | n | (a) ms | (b) ms | (c) errors | (d) lost acks |\n|---|---|---|---|---|---|---|\n");
       for (Map.Entry<String, List<double[]>> e : failover.samples.entrySet()) {
         String[] parts = e.getKey().split(" \\| ");
@@ -106,15 +122,31 @@ public final class BenchMain {
           .append('\n')
           .append(String.format("50 discoveries with 50 FailoverJedisPools on one client: %d list and %d watch requests at the API server.%n%n",
               scale.listRequests50, scale.watchRequests50))
-          .append("The informer's label selector is evaluated by the API server, so unrelated pods never reach the client.\n");
+          .append("The informer's label selector is evaluated by the API server, so unrelated pods never reach the client.\n\n");
+    }
+    if (scale.fleetSize > 0) {
+      md.append(String.format("### A fleet of %d idle discoveries (as %d application pods), %.0f s observed%n%n", scale.fleetSize, scale.fleetSize,
+              scale.fleetSeconds))
+          .append("All defaults (labels and Sentinels, `verifyInterval` 5 s, Sentinel heartbeat 2 s). In one JVM the discoveries share one ")
+          .append("subscription per Sentinel and one pod informer; as separate pods each would hold its own subscription (one connection ")
+          .append("and a PING every 2 s per Sentinel), so the Sentinel rows understate a real fleet by that much.\n\n")
+          .append("| server | commands/s | connections held |\n|---|---|---|\n");
+      for (int i = 0; i < scale.fleetServers.size(); i++) {
+        md.append(String.format("| %s | %.1f | %d |%n", scale.fleetServers.get(i), scale.fleetCommandsPerSecond.get(i), scale.fleetConnections.get(i)));
+      }
+      md.append(String.format("%nJVM: %d `rmd-*` threads for %d discoveries; process CPU %.1f ms per second.%n", scale.fleetThreads, scale.fleetSize,
+          scale.fleetCpuMsPerSecond));
     }
     return md.toString();
   }
 
   private static String json(SteadyState steady, FailoverRecovery failover, Scale scale, String machine, String versions, String settings) {
     List<String> s = new ArrayList<>();
-    steady.opsPerSecond.forEach((k, r) -> r.forEach((client, v) -> s.add(String.format("{\"case\":\"%s\",\"client\":\"%s\",\"opsPerSecond\":%s}",
-        k, client.label, Stats.of(v).json()))));
+    steady.opsPerSecond.forEach((k, r) -> r.forEach((client, v) -> {
+      org.HdrHistogram.Histogram h = steady.latency.get(k).get(client);
+      s.add(String.format("{\"case\":\"%s\",\"client\":\"%s\",\"opsPerSecond\":%s,\"latencyUs\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f}}",
+          k, client.label, Stats.of(v).json(), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3));
+    }));
     List<String> f = new ArrayList<>();
     failover.samples.forEach((k, v) -> {
       String[] parts = k.split(" \\| ");
@@ -123,13 +155,31 @@ public final class BenchMain {
     });
     return String.format("{%n\"date\":\"%s\",%n\"machine\":\"%s\",%n\"versions\":\"%s\",%n\"settings\":\"%s\",%n\"steadyState\":[%n%s%n],%n"
             + "\"failover\":[%n%s%n],%n\"scale\":{\"heapBytes3\":%d,\"heapBytes1003\":%d,\"cpuMs3\":%.1f,\"cpuMs1003\":%.1f,"
-            + "\"listRequests50\":%d,\"watchRequests50\":%d}%n}%n",
+            + "\"listRequests50\":%d,\"watchRequests50\":%d},%n\"fleet\":%s%n}%n",
         Instant.now(), machine, versions, settings, String.join(",\n", s), String.join(",\n", f), scale.heapBytes3, scale.heapBytes1003,
-        scale.cpuMs3, scale.cpuMs1003, scale.listRequests50, scale.watchRequests50);
+        scale.cpuMs3, scale.cpuMs1003, scale.listRequests50, scale.watchRequests50, fleetJson(scale));
+  }
+
+  private static String fleetJson(Scale scale) {
+    List<String> servers = new ArrayList<>();
+    for (int i = 0; i < scale.fleetServers.size(); i++) {
+      servers.add(String.format("{\"server\":\"%s\",\"commandsPerSecond\":%.2f,\"connections\":%d}", scale.fleetServers.get(i),
+          scale.fleetCommandsPerSecond.get(i), scale.fleetConnections.get(i)));
+    }
+    return String.format("{\"discoveries\":%d,\"seconds\":%.1f,\"threads\":%d,\"cpuMsPerSecond\":%.1f,\"servers\":[%s]}", scale.fleetSize,
+        scale.fleetSeconds, scale.fleetThreads, scale.fleetCpuMsPerSecond, String.join(",", servers));
   }
 
   private static Stats col(List<double[]> rows, int i) {
     return Stats.of(rows.stream().map(r -> r[i]).collect(Collectors.toList()));
+  }
+
+  private static String latency(org.HdrHistogram.Histogram h) {
+    if (h == null || h.getTotalCount() == 0) {
+      return "n/a";
+    }
+    return String.format("%.0f / %.0f / %.0f", h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+        h.getValueAtPercentile(99.9) / 1e3);
   }
 
   private static String range(List<Double> v) {

@@ -4,26 +4,37 @@ import io.github.redismasterdiscovery.FailoverJedisPool;
 import io.github.redismasterdiscovery.LabelPreset;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
+import io.lettuce.core.ReadFrom;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.masterreplica.MasterReplica;
+import io.lettuce.core.masterreplica.StatefulRedisMasterReplicaConnection;
 import java.time.Duration;
-import java.util.Collections;
 import java.util.HashSet;
-import java.util.Map;
-import java.util.WeakHashMap;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+import org.redisson.config.SentinelServersConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
 import redis.clients.jedis.JedisSentinelPool;
 import redis.clients.jedis.util.Pool;
 
-/** The clients compared, built the same way: same pool settings, same client configuration. */
+/**
+ * The clients compared, built the same way where they can be: same pool settings, same client
+ * configuration, a 2 s command timeout. The peers (Lettuce, Redisson) use their own Sentinel support.
+ */
 final class Clients {
 
   enum Kind {
     FAILOVER_JEDIS_POOL("FailoverJedisPool"),
     FAILOVER_JEDIS_POOL_EXECUTE("FailoverJedisPool.execute (retrying)"),
     JEDIS_POOL("JedisPool (fixed master)"),
-    JEDIS_SENTINEL_POOL("JedisSentinelPool");
+    JEDIS_SENTINEL_POOL("JedisSentinelPool"),
+    LETTUCE_MASTER_REPLICA("Lettuce MasterReplica (Sentinel)"),
+    REDISSON_SENTINEL("Redisson (sentinel mode)");
 
     final String label;
 
@@ -32,44 +43,43 @@ final class Clients {
     }
   }
 
-  /** A client under test: writes one key, returning the server that acknowledged it. */
-  static final class Client implements AutoCloseable {
+  /** A client under test. */
+  interface Client extends AutoCloseable {
+    Kind kind();
+
+    /** One SET; throws what the client throws. */
+    void set(String key, String value);
+
+    @Override
+    void close();
+  }
+
+  /** A Jedis pool (ours or Jedis' own), also used directly by the steady-state section. */
+  static final class JedisClient implements Client {
     final Kind kind;
     final Pool<Jedis> pool;
     private final MasterDiscovery discovery;
-    private final Map<Jedis, HostAndPort> nodes = Collections.synchronizedMap(new WeakHashMap<>());
 
-    Client(Kind kind, Pool<Jedis> pool, MasterDiscovery discovery) {
+    JedisClient(Kind kind, Pool<Jedis> pool, MasterDiscovery discovery) {
       this.kind = kind;
       this.pool = pool;
       this.discovery = discovery;
     }
 
-    HostAndPort set(String key, String value) {
-      if (kind == Kind.FAILOVER_JEDIS_POOL_EXECUTE) {
-        return ((FailoverJedisPool) pool).execute(j -> {
-          HostAndPort node = nodeOf(j);
-          j.set(key, value);
-          return node;
-        });
-      }
-      try (Jedis j = pool.getResource()) {
-        HostAndPort node = nodeOf(j);
-        j.set(key, value);
-        return node;
-      }
+    @Override
+    public Kind kind() {
+      return kind;
     }
 
-    /** The server behind a pooled connection, from CLIENT INFO's laddr, asked once per connection. */
-    private HostAndPort nodeOf(Jedis j) {
-      return nodes.computeIfAbsent(j, c -> {
-        for (String field : c.clientInfo().trim().split(" ")) {
-          if (field.startsWith("laddr=")) {
-            return HostAndPort.from(field.substring("laddr=".length()));
-          }
-        }
-        throw new IllegalStateException("no laddr in CLIENT INFO");
-      });
+    @Override
+    public void set(String key, String value) {
+      if (kind == Kind.FAILOVER_JEDIS_POOL_EXECUTE) {
+        ((FailoverJedisPool) pool).execute(j -> j.set(key, value));
+        return;
+      }
+      try (Jedis j = pool.getResource()) {
+        j.set(key, value);
+      }
     }
 
     @Override
@@ -91,14 +101,15 @@ final class Clients {
     return c;
   }
 
-  static Client create(Kind kind, RedisHaTopology t) {
+  static JedisClient jedis(Kind kind, RedisHaTopology t) {
     switch (kind) {
       case JEDIS_POOL:
-        return new Client(kind, new JedisPool(poolConfig(), t.master().address(), t.clientConfig()), null);
+        return new JedisClient(kind, new JedisPool(poolConfig(), t.master().address(), t.clientConfig()), null);
       case JEDIS_SENTINEL_POOL:
-        return new Client(kind, new JedisSentinelPool(t.masterName(), new HashSet<>(t.sentinelAddresses()), poolConfig(),
+        return new JedisClient(kind, new JedisSentinelPool(t.masterName(), new HashSet<>(t.sentinelAddresses()), poolConfig(),
             t.clientConfig(), t.sentinelClientConfig()), null);
-      default:
+      case FAILOVER_JEDIS_POOL:
+      case FAILOVER_JEDIS_POOL_EXECUTE:
         MasterDiscovery d = MasterDiscovery.builder()
             .kubernetesLabels(LabelPreset.BITNAMI)
             .namespace(t.kubernetes().namespace())
@@ -108,7 +119,74 @@ final class Clients {
             .clientConfig(t.clientConfig())
             .build();
         d.awaitMaster(Duration.ofSeconds(10));
-        return new Client(kind, new FailoverJedisPool(d, poolConfig(), t.clientConfig()), d);
+        return new JedisClient(kind, new FailoverJedisPool(d, poolConfig(), t.clientConfig()), d);
+      default:
+        throw new IllegalArgumentException(kind + " is not a Jedis pool");
     }
+  }
+
+  static Client create(Kind kind, RedisHaTopology t) {
+    switch (kind) {
+      case LETTUCE_MASTER_REPLICA:
+        return lettuce(t);
+      case REDISSON_SENTINEL:
+        return redisson(t);
+      default:
+        return jedis(kind, t);
+    }
+  }
+
+  /** Lettuce's Sentinel-aware master/replica connection, writes to the master. */
+  private static Client lettuce(RedisHaTopology t) {
+    RedisURI.Builder uri = RedisURI.builder().withSentinelMasterId(t.masterName()).withTimeout(Duration.ofSeconds(2));
+    for (HostAndPort s : t.sentinelAddresses()) {
+      uri.withSentinel(s.getHost(), s.getPort());
+    }
+    io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create();
+    StatefulRedisMasterReplicaConnection<String, String> connection = MasterReplica.connect(client, StringCodec.UTF8, uri.build());
+    connection.setReadFrom(ReadFrom.UPSTREAM);
+    return new Client() {
+      @Override
+      public Kind kind() {
+        return Kind.LETTUCE_MASTER_REPLICA;
+      }
+
+      @Override
+      public void set(String key, String value) {
+        connection.sync().set(key, value);
+      }
+
+      @Override
+      public void close() {
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      }
+    };
+  }
+
+  /** Redisson in sentinel mode. */
+  private static Client redisson(RedisHaTopology t) {
+    Config config = new Config();
+    SentinelServersConfig sentinel = config.useSentinelServers().setMasterName(t.masterName()).setTimeout(2_000).setConnectTimeout(1_000);
+    for (HostAndPort s : t.sentinelAddresses()) {
+      sentinel.addSentinelAddress("redis://" + s.getHost() + ":" + s.getPort());
+    }
+    RedissonClient client = Redisson.create(config);
+    return new Client() {
+      @Override
+      public Kind kind() {
+        return Kind.REDISSON_SENTINEL;
+      }
+
+      @Override
+      public void set(String key, String value) {
+        client.getBucket(key, org.redisson.client.codec.StringCodec.INSTANCE).set(value);
+      }
+
+      @Override
+      public void close() {
+        client.shutdown();
+      }
+    };
   }
 }

@@ -13,18 +13,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import redis.clients.jedis.HostAndPort;
+import java.util.stream.Collectors;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
 import redis.clients.jedis.Jedis;
 
 /**
  * Repeated failovers (kill -9 and SENTINEL FAILOVER) under one writer every 2 ms, per client:
  * (a) promotion of the new master (ROLE polled on the replicas every 1 ms) to the client's first
  * acknowledged write on it, (b) fault to that write, (c) errors surfaced to the caller, (d) writes
- * the old master acknowledged after the promotion (lost when it is demoted).
+ * acknowledged after the promotion that the new master does not have: the old master took them
+ * and loses them when it is demoted. Which server took a write is told afterwards by the keys
+ * themselves (every key is unique): the same method for every client, nothing added to its calls.
  */
 final class FailoverRecovery {
 
-  static final Clients.Kind[] CLIENTS = {Clients.Kind.FAILOVER_JEDIS_POOL, Clients.Kind.FAILOVER_JEDIS_POOL_EXECUTE, Clients.Kind.JEDIS_SENTINEL_POOL};
+  static final Clients.Kind[] CLIENTS = {Clients.Kind.FAILOVER_JEDIS_POOL, Clients.Kind.FAILOVER_JEDIS_POOL_EXECUTE,
+      Clients.Kind.JEDIS_SENTINEL_POOL, Clients.Kind.LETTUCE_MASTER_REPLICA, Clients.Kind.REDISSON_SENTINEL};
   static final String[] FAULTS = {"kill -9", "SENTINEL FAILOVER"};
 
   /** Per (client, fault): a, b, c, d per iteration. */
@@ -61,7 +66,7 @@ final class FailoverRecovery {
     }
   }
 
-  private record Ack(long atNanos, HostAndPort node) {}
+  private record Ack(String key, long atNanos) {}
 
   private static double[] once(RedisHaTopology t, Clients.Client client, String fault, int iteration) throws Exception {
     RedisProcess old = t.awaitAgreedMaster(Duration.ofSeconds(30));
@@ -72,9 +77,10 @@ final class FailoverRecovery {
     AtomicBoolean stop = new AtomicBoolean();
     Thread writer = new Thread(() -> {
       for (long n = 0; !stop.get(); n++) {
+        String key = "fo" + iteration + ":" + n;
         try {
-          HostAndPort node = client.set("fo" + iteration + ":" + n, "v");
-          acks.add(new Ack(System.nanoTime(), node));
+          client.set(key, "v");
+          acks.add(new Ack(key, System.nanoTime()));
         } catch (RuntimeException e) {
           if (countErrors.get()) {
             errors.increment();
@@ -99,8 +105,9 @@ final class FailoverRecovery {
         t.failover();
       }
       next = awaitNewMaster(t, old);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (acks.stream().filter(a -> a.node().equals(next.address())).count() < 50 && System.nanoTime() < deadline) {
+      long agreedAt = System.nanoTime();
+      long deadline = agreedAt + TimeUnit.SECONDS.toNanos(20);
+      while (acks.stream().filter(a -> a.atNanos() > agreedAt).count() < 200 && System.nanoTime() < deadline) {
         TimeUnit.MILLISECONDS.sleep(10);
       }
     } finally {
@@ -108,13 +115,42 @@ final class FailoverRecovery {
       writer.join(10_000);
     }
     long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
-    long firstOnNew = acks.stream().filter(a -> a.node().equals(next.address())).mapToLong(Ack::atNanos).min().orElse(Long.MAX_VALUE);
-    long lostWindow = acks.stream().filter(a -> a.node().equals(old.address()) && a.atNanos() > promotedAt).count();
+    List<Ack> afterPromotion = acks.stream().filter(a -> a.atNanos() > promotedAt).collect(Collectors.toList());
+    boolean[] onNew = exists(t, next, afterPromotion);
+    long firstOnNew = Long.MAX_VALUE;
+    long lost = 0;
+    for (int i = 0; i < onNew.length; i++) {
+      if (onNew[i]) {
+        firstOnNew = Math.min(firstOnNew, afterPromotion.get(i).atNanos());
+      } else {
+        lost++;
+      }
+    }
+    if (firstOnNew == Long.MAX_VALUE) {
+      throw new IllegalStateException("no write reached the new master within 20 s of the Sentinels' agreement");
+    }
     return new double[] {
         (firstOnNew - promotedAt) / 1e6,
         (firstOnNew - faultAt) / 1e6,
         errors.sum(),
-        lostWindow};
+        lost};
+  }
+
+  /** Which of {@code acks} the new master holds, asked with pipelined EXISTS. */
+  private static boolean[] exists(RedisHaTopology t, RedisProcess node, List<Ack> acks) {
+    boolean[] out = new boolean[acks.size()];
+    try (Jedis j = t.connect(node)) {
+      Pipeline p = j.pipelined();
+      List<Response<Boolean>> answers = new ArrayList<>();
+      for (Ack a : acks) {
+        answers.add(p.exists(a.key()));
+      }
+      p.sync();
+      for (int i = 0; i < out.length; i++) {
+        out[i] = answers.get(i).get();
+      }
+    }
+    return out;
   }
 
   /** Brings the old master back as a replica so every iteration starts from 1 master + 2 healthy replicas. */
