@@ -1,0 +1,124 @@
+package io.github.redismasterdiscovery.spring;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.github.redismasterdiscovery.MasterDiscovery;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.JedisClientConfig;
+
+/**
+ * Turns {@code redis-master-discovery.*} (and {@code spring.data.redis.sentinel.*}) into builder
+ * calls, so that the builder's own error (which names the value and the fix) is reported against
+ * the property that carried it.
+ */
+final class DiscoveryProperties {
+
+  private DiscoveryProperties() {}
+
+  private static final String P = "redis-master-discovery.";
+
+  static MasterDiscovery.Builder builder(RedisMasterDiscoveryProperties p, DataRedisConnectionDetails details, JedisClientConfig nodes,
+      KubernetesClient kubernetesClient) {
+    MasterDiscovery.Builder b = MasterDiscovery.builder();
+    b.clientConfig(nodes);
+    RedisMasterDiscoveryProperties.Kubernetes k = p.getKubernetes();
+    if (k.getPreset() != null) {
+      set(P + "kubernetes.preset", () -> b.kubernetesLabels(k.getPreset()));
+    }
+    if (k.getLabelSelector() != null) {
+      set(P + "kubernetes.label-selector", () -> b.kubernetesLabels(k.getLabelSelector()));
+    }
+    if (k.getSelector() != null) {
+      set(P + "kubernetes.selector", () -> b.kubernetesSelector(k.getSelector()));
+    }
+    if (k.getNamespace() != null) {
+      set(P + "kubernetes.namespace", () -> b.namespace(k.getNamespace()));
+    }
+    if (!k.getPortNames().isEmpty()) {
+      set(P + "kubernetes.port-names", () -> b.podPortNames(k.getPortNames().toArray(new String[0])));
+    }
+    set(P + "kubernetes.default-port", () -> b.defaultPort(k.getDefaultPort()));
+    if (k.getHeadlessService() != null) {
+      set(P + "kubernetes.headless-service", () -> b.podHostsFromHeadlessService(k.getHeadlessService()));
+    }
+    set(P + "kubernetes.cluster-domain", () -> b.clusterDomain(k.getClusterDomain()));
+    for (Map.Entry<String, String> e : k.getExternalAddresses().entrySet()) {
+      set(P + "kubernetes.external-addresses." + e.getKey(), () -> b.externalAddress(e.getKey(), e.getValue()));
+    }
+    if (kubernetesClient != null && (k.getPreset() != null || k.getLabelSelector() != null)) {
+      b.kubernetesClient(kubernetesClient);
+    }
+
+    RedisMasterDiscoveryProperties.Sentinel s = p.getSentinel();
+    DataRedisConnectionDetails.Sentinel boot = details.getSentinel();
+    if (!s.getNodes().isEmpty()) {
+      set(P + "sentinel.nodes", () -> b.sentinels(s.getNodes().toArray(new String[0])));
+      if (s.getMasterName() != null) {
+        set(P + "sentinel.master-name", () -> b.masterName(s.getMasterName()));
+      }
+      b.sentinelClientConfig(sentinelConfig(s.getUsername(), s.getPassword(), nodes));
+    } else if (boot != null) {
+      List<HostAndPort> sentinels = boot.getNodes().stream().map(n -> new HostAndPort(n.host(), n.port())).toList();
+      set("spring.data.redis.sentinel.nodes", () -> b.sentinels(sentinels));
+      set("spring.data.redis.sentinel.master", () -> b.masterName(boot.getMaster()));
+      b.sentinelClientConfig(sentinelConfig(boot.getUsername(), boot.getPassword(), nodes));
+    } else if (s.getMasterName() != null) {
+      set(P + "sentinel.master-name", () -> b.masterName(s.getMasterName()));
+    }
+    set(P + "sentinel.heartbeat", () -> b.sentinelHeartbeat(s.getHeartbeat()));
+    set(P + "sentinel.refresh-interval", () -> b.sentinelRefreshInterval(s.getRefreshInterval()));
+
+    RedisMasterDiscoveryProperties.Dns d = p.getDns();
+    if (d.getHost() != null) {
+      set(P + "dns.host", () -> b.dnsName(d.getHost(), d.getPort()));
+      set(P + "dns.ttl", () -> b.dnsTtl(d.getTtl()));
+    }
+    if (!p.getNodes().isEmpty()) {
+      set(P + "nodes", () -> b.nodes(p.getNodes().toArray(new String[0])));
+    }
+    set(P + "verify-interval", () -> b.verifyInterval(p.getVerifyInterval()));
+    set(P + "probe-interval", () -> b.probeInterval(p.getProbeInterval()));
+    set(P + "probe-timeout", () -> b.probeTimeout(p.getProbeTimeout()));
+    set(P + "suspect-timeout", () -> b.suspectTimeout(p.getSuspectTimeout()));
+    b.writeFence(p.isWriteFence());
+    set(P + "write-fence-timeout", () -> b.writeFenceTimeout(p.getWriteFenceTimeout()));
+    return b;
+  }
+
+  /** Builds, reporting a combination the builder refuses against the properties that form it. */
+  static MasterDiscovery build(MasterDiscovery.Builder b) {
+    try {
+      return b.build();
+    } catch (IllegalArgumentException e) {
+      throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery", e.getMessage(),
+          "Set at least one source: redis-master-discovery.kubernetes.preset (with .selector), redis-master-discovery.sentinel.nodes "
+              + "with .master-name (or spring.data.redis.sentinel.*), redis-master-discovery.dns.host, or redis-master-discovery.nodes; "
+              + "see the reason above for which setting to change");
+    }
+  }
+
+  private static JedisClientConfig sentinelConfig(String user, String password, JedisClientConfig nodes) {
+    DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder();
+    if (user != null) {
+      b.user(user);
+    }
+    if (password != null) {
+      b.password(password);
+    }
+    if (nodes.isSsl()) { // Sentinels of a TLS deployment speak TLS too
+      b.ssl(true).sslSocketFactory(nodes.getSslSocketFactory()).sslParameters(nodes.getSslParameters());
+    }
+    return b.build();
+  }
+
+  private static void set(String property, Runnable call) {
+    try {
+      call.run();
+    } catch (IllegalArgumentException e) {
+      throw new RedisMasterDiscoveryConfigurationException(property, e.getMessage(), "Fix " + property + " as the reason above says");
+    }
+  }
+}
