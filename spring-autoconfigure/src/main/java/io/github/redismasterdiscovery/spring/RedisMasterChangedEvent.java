@@ -5,7 +5,8 @@ import org.springframework.context.ApplicationEvent;
 
 /**
  * Published on every change of the verified Redis master, including to and from "no master", on
- * the discovery's listener thread. {@link #isFailover()} tells a change of server (a new
+ * the discovery's listener thread, which every discovery in the JVM shares: handlers must be fast
+ * and hand slow work to another thread. {@link #isFailover()} tells a change of server (a new
  * {@linkplain MasterSnapshot#generation() generation}) from the same master lost and found again.
  */
 public class RedisMasterChangedEvent extends ApplicationEvent {

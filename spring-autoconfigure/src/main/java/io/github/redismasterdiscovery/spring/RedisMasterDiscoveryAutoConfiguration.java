@@ -32,6 +32,7 @@ import org.springframework.data.redis.connection.RedisPassword;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.jedis.JedisClientConfiguration;
 import org.springframework.data.redis.connection.jedis.JedisConnectionFactory;
+import org.springframework.data.redis.listener.RedisMessageListenerContainer;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
@@ -114,6 +115,12 @@ public class RedisMasterDiscoveryAutoConfiguration {
     builder.usePooling().poolConfig(poolConfig(redis.getJedis().getPool(), properties, environment));
     customizers.orderedStream().forEach(c -> c.customize(builder));
     return new FailoverJedisConnectionFactory(discovery, standalone, builder.build());
+  }
+
+  /** Re-subscribes message listener containers (Spring Session's indexed repository among them) on the new master. */
+  @Bean
+  static ListenerContainerRestarter redisMasterDiscoveryListenerContainerRestarter(ObjectProvider<RedisMessageListenerContainer> containers) {
+    return new ListenerContainerRestarter(containers);
   }
 
   /**
