@@ -1,10 +1,11 @@
-package io.github.redismasterdiscovery.examples;
+package io.github.redismasterdiscovery.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.redismasterdiscovery.FailoverJedisPool;
 import io.github.redismasterdiscovery.LabelPreset;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.examples.LegacyCounter;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
