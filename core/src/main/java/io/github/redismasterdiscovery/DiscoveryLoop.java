@@ -144,8 +144,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
 
+  private final AddressTranslator translator;
+
   DiscoveryLoop(Timing timing, Env env, RoleProbe probe, List<Source> sources, SentinelSource sentinel, Set<HostAndPort> configuredNodes,
-      List<MasterListener> listeners) {
+      List<MasterListener> listeners, AddressTranslator translator) {
+    this.translator = translator;
     this.timing = timing;
     this.env = env;
     this.probe = probe;
@@ -457,8 +460,14 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         hints.putIfAbsent(c.candidate, c.source);
       }
       MasterSnapshot s = snapshot;
-      inputs = new Decider.Inputs(s.master().orElse(null), s.source().orElse(null), hints, sentinel == null ? null : sentinel.majority(),
-          Set.copyOf(knownNodes.asMap().keySet()), configuredNodes, Set.copyOf(lineage));
+      HostAndPort current = s.master().orElse(null);
+      if (current != null && !translator.stillValid(current) && !configuredNodes.contains(current) && !hints.containsKey(current)) {
+        current = null; // its load balancer moved: find the master again at its new address (a new generation; pools reconnect)
+      }
+      Set<HostAndPort> known = new LinkedHashSet<>(knownNodes.asMap().keySet());
+      known.removeIf(n -> !translator.stillValid(n)); // an address no Service gives out any more is never contacted again
+      inputs = new Decider.Inputs(current, s.source().orElse(null), hints, sentinel == null ? null : sentinel.majority(),
+          known, configuredNodes, Set.copyOf(lineage));
     }
     Decider.decide(inputs, probe).whenComplete((d, error) -> finishRound(inputs, d, error));
   }

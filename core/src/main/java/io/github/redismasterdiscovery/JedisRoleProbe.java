@@ -43,7 +43,11 @@ final class JedisRoleProbe implements RoleProbe {
   /** A kept connection and the run id of the server process behind it (null when INFO is not allowed). */
   private record Node(Jedis jedis, String runId) {}
 
-  JedisRoleProbe(JedisClientConfig redisConfig, Duration timeout, SharedRuntime runtime) {
+  private final AddressTranslator translator;
+
+  /** @param translator how the addresses in ROLE replies (a replica's master, a master's replicas) are reached from here */
+  JedisRoleProbe(JedisClientConfig redisConfig, Duration timeout, SharedRuntime runtime, AddressTranslator translator) {
+    this.translator = translator;
     this.config = RedisConfigs.named(RedisConfigs.withTimeouts(redisConfig, timeout), CLIENT_NAME);
     this.runtime = runtime;
     this.timeoutMillis = timeout.toMillis();
@@ -186,7 +190,7 @@ final class JedisRoleProbe implements RoleProbe {
     Jedis jedis = kept.jedis();
     synchronized (jedis) {
       try {
-        return parse(node, jedis.role()).withRunId(kept.runId());
+        return parse(node, jedis.role()).translated(translator::translate).withRunId(kept.runId());
       } catch (JedisConnectionException e) {
         connections.invalidate(node);
         return timedOut(e) ? NodeRole.silent(node + ": no ROLE reply within " + timeoutMillis + " ms")

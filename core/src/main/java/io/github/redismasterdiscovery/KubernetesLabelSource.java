@@ -32,8 +32,14 @@ final class KubernetesLabelSource implements Source {
   private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:.]+(%[\\w.-]+)?");
 
   /** How pods are found and addressed; validated by {@link MasterDiscovery.Builder}. */
-  record Settings(String namespace, Map<String, String> selector, List<String> portNames, int defaultPort,
-      String headlessService, String clusterDomain, Map<String, HostAndPort> externalAddresses) {}
+  /**
+   * @param selector the labels a master candidate carries (the master label and the release's)
+   * @param informerSelector the labels the watch asks the API server for: the selector itself, or
+   *     only the release's when external addresses need every pod of it (the master label is then
+   *     filtered here)
+   */
+  record Settings(String namespace, Map<String, String> selector, Map<String, String> informerSelector, List<String> portNames,
+      int defaultPort, String headlessService, String clusterDomain) {}
 
   private final KubernetesClient client;
   private final Settings settings;
@@ -45,14 +51,18 @@ final class KubernetesLabelSource implements Source {
   /** A watch that is re-established within this time (normal expiry, a blip) is not reported as down. */
   private static final long RECONNECT_GRACE_NANOS = 1_000_000_000L;
 
-  private volatile SharedPodInformers.Shared informer;
+  private volatile SharedPodInformers.Shared<Pod> informer;
   private volatile String lastError;
-  private final java.util.function.Consumer<Throwable> errorListener = t -> lastError = describe(t);
+  private final java.util.function.Consumer<Throwable> errorListener = this::failed;
   private volatile long notWatchingSince;
 
-  KubernetesLabelSource(KubernetesClient client, Settings settings, Events events, Warnings warnings) {
+  private final AddressTranslator translator;
+
+  /** @param translator where candidates are reached: {@link AddressTranslator#IN_CLUSTER} (pod IP or headless name), or external addresses */
+  KubernetesLabelSource(KubernetesClient client, Settings settings, AddressTranslator translator, Events events, Warnings warnings) {
     this.client = client;
     this.settings = settings;
+    this.translator = translator;
     this.events = events;
     this.warnings = warnings;
   }
@@ -84,12 +94,12 @@ final class KubernetesLabelSource implements Source {
 
   @Override
   public void start() {
-    informer = SharedPodInformers.acquire(client, settings.namespace(), settings.selector(), onChange, errorListener);
+    informer = SharedPodInformers.acquire(client, settings.namespace(), settings.informerSelector(), onChange, errorListener);
   }
 
   @Override
   public List<HostAndPort> candidates() {
-    SharedPodInformers.Shared shared = informer;
+    SharedPodInformers.Shared<Pod> shared = informer;
     if (shared == null) {
       return List.of();
     }
@@ -107,7 +117,7 @@ final class KubernetesLabelSource implements Source {
 
   @Override
   public Health health() {
-    SharedPodInformers.Shared shared = informer;
+    SharedPodInformers.Shared<Pod> shared = informer;
     SharedIndexInformer<Pod> inf = shared == null ? null : shared.informer;
     long now = System.nanoTime();
     if (inf != null && inf.isWatching()) {
@@ -160,14 +170,10 @@ final class KubernetesLabelSource implements Source {
     if (pod.getMetadata().getDeletionTimestamp() != null || pod.getStatus() == null || !isReady(pod)) {
       return null;
     }
-    int port = port(pod);
-    if (!settings.externalAddresses().isEmpty()) {
-      HostAndPort external = settings.externalAddresses().get(name);
-      if (external == null) {
-        warnings.warn(log, "external:" + name, "pod {} carries the master label but has no external address configured; "
-            + "add externalAddress(\"{}\", \"<lb-host>:<port>\")", name, name);
-      }
-      return external;
+    int port = redisPort(pod);
+    if (translator.addressesPods()) {
+      // Outside the cluster: the pod's external address, or none (the SERVICES state says why); never the pod IP.
+      return translator.forPod(pod, port);
     }
     if (settings.headlessService() != null) {
       return new HostAndPort(name + "." + settings.headlessService() + "." + settings.namespace() + ".svc." + settings.clusterDomain(), port);
@@ -183,9 +189,15 @@ final class KubernetesLabelSource implements Source {
     return new HostAndPort(ip, port);
   }
 
-  private int port(Pod pod) {
+  private int redisPort(Pod pod) {
+    return portOf(pod, settings.portNames(), settings.defaultPort(), (name, port) -> warnings.warn(log, "port:" + pod.getMetadata().getName(),
+        "pod {} names port '{}' as {}, out of range; using {}", pod.getMetadata().getName(), name, port, settings.defaultPort()));
+  }
+
+  /** A pod's Redis port: the first of {@code names} among its container ports, else {@code defaultPort}. */
+  static int portOf(Pod pod, List<String> names, int defaultPort, java.util.function.BiConsumer<String, Integer> outOfRange) {
     if (pod.getSpec() != null && pod.getSpec().getContainers() != null) {
-      for (String wanted : settings.portNames()) {
+      for (String wanted : names) {
         for (Container c : pod.getSpec().getContainers()) {
           for (ContainerPort p : c.getPorts() == null ? List.<ContainerPort>of() : c.getPorts()) {
             if (wanted.equals(p.getName()) && p.getContainerPort() != null) {
@@ -193,14 +205,13 @@ final class KubernetesLabelSource implements Source {
               if (port >= 1 && port <= 65535) {
                 return port;
               }
-              warnings.warn(log, "port:" + pod.getMetadata().getName(), "pod {} names port '{}' as {}, out of range; using {}",
-                  pod.getMetadata().getName(), wanted, port, settings.defaultPort());
+              outOfRange.accept(wanted, port);
             }
           }
         }
       }
     }
-    return settings.defaultPort();
+    return defaultPort;
   }
 
   private static boolean isReady(Pod pod) {
@@ -212,7 +223,12 @@ final class KubernetesLabelSource implements Source {
     return IPV4.matcher(ip).matches() || (ip.contains(":") && IPV6.matcher(ip).matches());
   }
 
-  private String describe(Throwable t) {
+  private void failed(Throwable t) {
+    lastError = describe(t, "pods", settings.namespace());
+  }
+
+  /** An informer's failure as one line naming the resource, the namespace and, for RBAC, the fix. */
+  static String describe(Throwable t, String resource, String namespace) {
     Throwable e = t;
     while (e != null && !(e instanceof KubernetesClientException) && e.getCause() != null && e.getCause() != e) {
       e = e.getCause();
@@ -220,22 +236,22 @@ final class KubernetesLabelSource implements Source {
     if (e instanceof KubernetesClientException) {
       int code = ((KubernetesClientException) e).getCode();
       if (code == 403 || code == 401) {
-        return "HTTP " + code + " from the Kubernetes API on pods in namespace " + settings.namespace()
-            + ": grant the service account a Role with get, list, watch on pods in that namespace (see examples/k8s/rbac.yaml)";
+        return "HTTP " + code + " from the Kubernetes API on " + resource + " in namespace " + namespace
+            + ": grant the service account a Role with get, list, watch on " + resource + " in that namespace (see examples/k8s/rbac.yaml)";
       }
       if (code == 404) {
-        return "HTTP 404 listing pods in namespace " + settings.namespace() + ": does the namespace exist?";
+        return "HTTP 404 listing " + resource + " in namespace " + namespace + ": does the namespace exist?";
       }
       if (code > 0) {
-        return "HTTP " + code + " from the Kubernetes API on pods in namespace " + settings.namespace() + ": " + JedisRoleProbe.firstLine(e);
+        return "HTTP " + code + " from the Kubernetes API on " + resource + " in namespace " + namespace + ": " + JedisRoleProbe.firstLine(e);
       }
     }
-    return "Kubernetes API error on pods in namespace " + settings.namespace() + ": " + JedisRoleProbe.firstLine(t);
+    return "Kubernetes API error on " + resource + " in namespace " + namespace + ": " + JedisRoleProbe.firstLine(t);
   }
 
   @Override
   public void close() {
-    SharedPodInformers.Shared shared = informer;
+    SharedPodInformers.Shared<Pod> shared = informer;
     if (shared != null) {
       informer = null;
       SharedPodInformers.release(shared, onChange, errorListener);

@@ -99,24 +99,32 @@ public final class MasterDiscovery implements AutoCloseable {
     this.runtime = SharedRuntime.acquire();
     this.listeners.addAll(b.listeners);
     DiscoveryLoop.Env env = b.env != null ? b.env : runtimeEnv(runtime);
-    this.probe = b.probe != null ? b.probe : new JedisRoleProbe(b.redisConfig, b.probeTimeout, runtime);
     SentinelSource sentinel = null;
     boolean usesDefaultClient = false;
     Forward events = new Forward();
+    AddressTranslator translator = AddressTranslator.IN_CLUSTER;
+    RoleProbe roleProbe = null;
     try {
-      if (!b.sentinels.isEmpty()) {
-        JedisClientConfig sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
-        sentinel = new SentinelSource(b.sentinels, b.masterName, sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events,
-            warnings);
-        sources.add(sentinel);
+      ExternalAccess access = b.externalAccess != null ? b.externalAccess : b.externalAddresses.isEmpty() ? null : ExternalAccess.staticMap();
+      if (access != null && access.mode == ExternalAccess.Mode.MAPPER) {
+        translator = AddressTranslator.of(access.mapper);
       }
-      usesDefaultClient = b.selector != null && b.kubernetesClient == null;
-      if (b.selector != null) {
+      usesDefaultClient = b.effectiveSelector != null && b.kubernetesClient == null;
+      if (b.effectiveSelector != null) {
         KubernetesClient client = usesDefaultClient ? SharedPodInformers.acquireDefaultClient() : b.kubernetesClient;
         try {
           String namespace = resolveNamespace(b.namespace, b.serviceAccountNamespaceFile, client);
-          sources.add(new KubernetesLabelSource(client, new KubernetesLabelSource.Settings(namespace, b.selector, b.portNames,
-              b.defaultPort, b.headlessService, b.clusterDomain, b.externalAddresses), events, warnings));
+          boolean kubernetesAddresses = access != null && access.mode != ExternalAccess.Mode.MAPPER;
+          if (kubernetesAddresses) {
+            // Every pod of the release (replicas too: Sentinel and ROLE name them), the master label filtered here.
+            KubernetesAddresses addresses = new KubernetesAddresses(client, namespace, b.releaseSelector, access, Map.copyOf(b.externalAddresses),
+                b.portNames, b.defaultPort, events);
+            translator = addresses;
+            sources.add(addresses);
+          }
+          sources.add(new KubernetesLabelSource(client, new KubernetesLabelSource.Settings(namespace, b.effectiveSelector,
+              kubernetesAddresses ? b.releaseSelector : b.effectiveSelector, b.portNames, b.defaultPort, b.headlessService, b.clusterDomain),
+              translator, events, warnings));
         } catch (RuntimeException e) {
           if (usesDefaultClient) {
             SharedPodInformers.releaseDefaultClient();
@@ -124,18 +132,26 @@ public final class MasterDiscovery implements AutoCloseable {
           throw e;
         }
       }
+      if (!b.sentinels.isEmpty()) {
+        JedisClientConfig sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
+        sentinel = new SentinelSource(b.sentinels, b.masterName, sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events,
+            translator, warnings);
+        sources.add(0, sentinel); // first: source order is preference order
+      }
       if (b.dnsName != null) {
         sources.add(new DnsSource(b.dnsName, b.dnsPort, b.dnsTtl, runtime.ioExecutor(), events));
       }
+      roleProbe = b.probe != null ? b.probe : new JedisRoleProbe(b.redisConfig, b.probeTimeout, runtime, translator);
     } catch (RuntimeException e) {
-      probe.close();
+      sources.forEach(Source::close);
       SharedRuntime.release(runtime);
       throw e;
     }
+    this.probe = roleProbe;
     this.sharedDefaultClient = usesDefaultClient;
     DiscoveryLoop.Timing timing = new DiscoveryLoop.Timing(b.verifyInterval, b.probeInterval, b.suspectTimeout, b.chaseTimeout,
         b.writeFence, b.writeFenceTimeout, b.sentinelRefresh);
-    this.loop = new DiscoveryLoop(timing, env, probe, List.copyOf(sources), sentinel, b.staticNodes, listeners);
+    this.loop = new DiscoveryLoop(timing, env, probe, List.copyOf(sources), sentinel, b.staticNodes, listeners, translator);
     events.target = loop;
     sources.forEach(Source::start);
     loop.start();
@@ -391,9 +407,6 @@ public final class MasterDiscovery implements AutoCloseable {
    */
   public static final class Builder {
     private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-    private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)");
-    private static final Pattern LABEL_PREFIX = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-    private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?)");
 
     private Map<String, String> selector;
     private final Map<String, String> extraSelector = new LinkedHashMap<>();
@@ -404,6 +417,9 @@ public final class MasterDiscovery implements AutoCloseable {
     private String headlessService;
     private String clusterDomain = "cluster.local";
     private final Map<String, HostAndPort> externalAddresses = new LinkedHashMap<>();
+    private ExternalAccess externalAccess;
+    private Map<String, String> effectiveSelector; // the master label and the release's, set by build()
+    private Map<String, String> releaseSelector;   // kubernetesSelector alone, set by build()
     private Path serviceAccountNamespaceFile = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
     private final List<HostAndPort> sentinels = new ArrayList<>();
@@ -442,13 +458,13 @@ public final class MasterDiscovery implements AutoCloseable {
      * {@code isMaster=true}. Only pods whose labels have exactly these values are candidates.
      */
     public Builder kubernetesLabels(String selector) {
-      this.selector = parseSelector(selector, "kubernetesLabels");
+      this.selector = Selectors.parse(selector, "kubernetesLabels");
       return this;
     }
 
     /** Narrows the pods further, for example to one release: {@code app.kubernetes.io/instance=my-redis}. */
     public Builder kubernetesSelector(String selector) {
-      extraSelector.putAll(parseSelector(selector, "kubernetesSelector"));
+      extraSelector.putAll(Selectors.parse(selector, "kubernetesSelector"));
       return this;
     }
 
@@ -500,7 +516,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
     /** The cluster DNS domain for {@link #podHostsFromHeadlessService} (default {@code cluster.local}). */
     public Builder clusterDomain(String domain) {
-      if (domain == null || !LABEL_PREFIX.matcher(domain).matches()) {
+      if (domain == null || !Selectors.LABEL_PREFIX.matcher(domain).matches()) {
         throw new IllegalArgumentException("clusterDomain '" + domain + "' is not a DNS domain, e.g. \"cluster.local\"");
       }
       this.clusterDomain = domain;
@@ -517,6 +533,17 @@ public final class MasterDiscovery implements AutoCloseable {
         throw new IllegalArgumentException("externalAddress pod name must not be blank");
       }
       externalAddresses.put(podName, parseHostAndPort(hostAndPort, "externalAddress for pod " + podName));
+      return this;
+    }
+
+    /**
+     * For clients outside the cluster: how the addresses Sentinels, nodes and pods announce are
+     * reached from here, such as {@link ExternalAccess#loadBalancers()} (one LoadBalancer Service per
+     * pod, Bitnami's {@code sentinel.externalAccess}). The Sentinels themselves are given as they are
+     * reached from here ({@link #sentinels(String...)}: their load balancers).
+     */
+    public Builder externalAccess(ExternalAccess access) {
+      this.externalAccess = Objects.requireNonNull(access, "externalAccess");
       return this;
     }
 
@@ -713,66 +740,39 @@ public final class MasterDiscovery implements AutoCloseable {
         throw new IllegalArgumentException("sentinelClientConfig given without sentinels: add sentinels(\"host:26379\")");
       }
       if (selector == null && (!extraSelector.isEmpty() || namespace != null || kubernetesClient != null || headlessService != null
-          || !externalAddresses.isEmpty())) {
+          || !externalAddresses.isEmpty() || (externalAccess != null && externalAccess.mode != ExternalAccess.Mode.MAPPER))) {
         throw new IllegalArgumentException("Kubernetes settings given without kubernetesLabels: add kubernetesLabels(LabelPreset.BITNAMI) "
             + "or a selector such as kubernetesLabels(\"isMaster=true\")");
       }
-      if (headlessService != null && !externalAddresses.isEmpty()) {
-        throw new IllegalArgumentException("podHostsFromHeadlessService and externalAddress both set: choose one way to address pods");
+      if (headlessService != null && (!externalAddresses.isEmpty() || externalAccess != null)) {
+        throw new IllegalArgumentException("podHostsFromHeadlessService and external access both set: choose one way to address pods "
+            + "(headless-Service names inside the cluster, external addresses outside it)");
+      }
+      if (externalAccess != null && !externalAddresses.isEmpty()) {
+        throw new IllegalArgumentException("externalAccess(" + externalAccess + ") and externalAddress(..) both set: choose one way to "
+            + "reach the pods from outside the cluster");
+      }
+      boolean kubernetesAddresses = !externalAddresses.isEmpty() || (externalAccess != null && externalAccess.watchesServices());
+      if (kubernetesAddresses && extraSelector.isEmpty()) {
+        throw new IllegalArgumentException("external access needs every pod of the release, not only the labeled master: add "
+            + "kubernetesSelector(\"app.kubernetes.io/instance=<release>\")");
       }
       if (probeTimeout.compareTo(verifyInterval) > 0) {
         throw new IllegalArgumentException("probeTimeout " + probeTimeout + " is longer than verifyInterval " + verifyInterval
             + ": lower probeTimeout or raise verifyInterval");
       }
-      if (selector != null && !extraSelector.isEmpty()) {
-        Map<String, String> merged = new LinkedHashMap<>(selector);
+      effectiveSelector = selector == null ? null : new LinkedHashMap<>(selector);
+      releaseSelector = Map.copyOf(extraSelector);
+      if (selector != null) {
         for (Map.Entry<String, String> e : extraSelector.entrySet()) {
-          String had = merged.putIfAbsent(e.getKey(), e.getValue());
+          String had = effectiveSelector.putIfAbsent(e.getKey(), e.getValue());
           if (had != null && !had.equals(e.getValue())) {
             throw new IllegalArgumentException("kubernetesSelector " + e.getKey() + "=" + e.getValue() + " contradicts kubernetesLabels "
                 + e.getKey() + "=" + had);
           }
         }
-        selector = merged;
-        extraSelector.clear();
       }
       return new MasterDiscovery(this);
-    }
-
-    private static Map<String, String> parseSelector(String selector, String field) {
-      if (selector == null || selector.isBlank()) {
-        throw new IllegalArgumentException(field + " selector is empty: use a preset such as LabelPreset.BITNAMI, or key=value like \"isMaster=true\"");
-      }
-      Map<String, String> out = new LinkedHashMap<>();
-      for (String part : selector.split(",")) {
-        String p = part.trim();
-        int eq = p.indexOf('=');
-        if (eq <= 0 || p.startsWith("!") || p.contains("!=") || p.indexOf('=', eq + 1) >= 0 && !p.startsWith("==", eq)) {
-          throw new IllegalArgumentException(field + " '" + selector + "': '" + p + "' is not key=value (only equality selectors are supported)");
-        }
-        String key = p.substring(0, eq).trim();
-        String value = p.substring(p.startsWith("==", eq) ? eq + 2 : eq + 1).trim();
-        if (!validLabelKey(key)) {
-          throw new IllegalArgumentException(field + " '" + selector + "': '" + key + "' is not a valid label key ([prefix/]name, name up to 63 characters)");
-        }
-        if (value.isEmpty() || !LABEL_VALUE.matcher(value).matches() || value.length() > 63) {
-          throw new IllegalArgumentException(field + " '" + selector + "': '" + value + "' is not a valid label value for " + key);
-        }
-        out.put(key, value);
-      }
-      return out;
-    }
-
-    private static boolean validLabelKey(String key) {
-      int slash = key.indexOf('/');
-      String name = slash < 0 ? key : key.substring(slash + 1);
-      if (slash >= 0) {
-        String prefix = key.substring(0, slash);
-        if (prefix.isEmpty() || prefix.length() > 253 || !LABEL_PREFIX.matcher(prefix).matches()) {
-          return false;
-        }
-      }
-      return !name.isEmpty() && name.length() <= 63 && LABEL_NAME.matcher(name).matches();
     }
 
     private static HostAndPort parseHostAndPort(String value, String field) {

@@ -43,6 +43,13 @@ record NodeRole(Kind kind, HostAndPort masterOfReplica, List<HostAndPort> replic
     return new NodeRole(Kind.ERROR, null, List.of(), why, null);
   }
 
+  /** The addresses this answer names, as reached from here; those with no translation are left out (never contacted). */
+  NodeRole translated(java.util.function.UnaryOperator<HostAndPort> translate) {
+    HostAndPort master = masterOfReplica == null ? null : translate.apply(masterOfReplica);
+    List<HostAndPort> reachable = replicas.stream().map(translate).filter(java.util.Objects::nonNull).toList();
+    return new NodeRole(kind, master, reachable, detail, runId);
+  }
+
   NodeRole withRunId(String id) {
     return new NodeRole(kind, masterOfReplica, replicas, detail, id);
   }

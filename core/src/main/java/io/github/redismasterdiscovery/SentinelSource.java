@@ -45,6 +45,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
   private final SharedRuntime runtime;
   private final Events events;
   private final FailoverSignals signals;
+  private final AddressTranslator translator;
   private final Warnings warnings;
   private final Map<HostAndPort, LinkView> views = new LinkedHashMap<>();
   private final List<SentinelLinks.Link> links = new ArrayList<>();
@@ -58,7 +59,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
   }
 
   SentinelSource(List<HostAndPort> sentinels, String masterName, JedisClientConfig config, Duration timeout, Duration heartbeat,
-      SharedRuntime runtime, Events events, FailoverSignals signals, Warnings warnings) {
+      SharedRuntime runtime, Events events, FailoverSignals signals, AddressTranslator translator, Warnings warnings) {
     this.masterName = masterName;
     this.addresses = List.copyOf(sentinels);
     this.config = config;
@@ -67,6 +68,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
     this.runtime = runtime;
     this.events = events;
     this.signals = signals;
+    this.translator = translator;
     this.warnings = warnings;
     for (HostAndPort a : sentinels) {
       views.put(a, new LinkView());
@@ -112,10 +114,10 @@ final class SentinelSource implements Source, SentinelLinks.User {
       return;
     }
     HostAndPort before = v.opinion;
-    v.opinion = master;
+    v.opinion = master; // as announced: translated when read, so a moved load balancer is followed
     if (!master.equals(before)) {
       log.debug("Sentinel {} names {} for {}", sentinel, master, masterName);
-      events.proposed(master, SourceKind.SENTINEL, "Sentinel " + sentinel + " names it");
+      propose(master, "Sentinel " + sentinel + " names it");
       events.changed();
     }
   }
@@ -123,16 +125,34 @@ final class SentinelSource implements Source, SentinelLinks.User {
   @Override
   public void event(HostAndPort sentinel, SentinelLinks.SentinelEvent e) {
     log.debug("Sentinel {}: {} {} (master {})", sentinel, e.channel(), e.instance(), e.master());
+    HostAndPort master = translator.translate(e.master());
     if (e.isPromotionStarting() || "+promoted-slave".equals(e.channel())) {
-      signals.promotionStarting(e.master(), e.instance());
-      events.proposed(e.instance(), SourceKind.SENTINEL, "Sentinel " + sentinel + " " + e.channel());
+      HostAndPort candidate = translator.translate(e.instance());
+      if (master != null && candidate != null) {
+        signals.promotionStarting(master, candidate);
+      }
+      propose(e.instance(), "Sentinel " + sentinel + " " + e.channel());
     } else if (e.isAbort()) {
-      signals.promotionAborted(e.master());
+      if (master != null) {
+        signals.promotionAborted(master);
+      }
       events.changed();
     } else if (e.isMasterDown()) {
-      signals.masterDown(e.master());
+      if (master != null) {
+        signals.masterDown(master);
+      }
     } else if (e.isSwitch()) {
-      events.proposed(e.instance(), SourceKind.SENTINEL, "Sentinel " + sentinel + " +switch-master");
+      propose(e.instance(), "Sentinel " + sentinel + " +switch-master");
+    }
+  }
+
+  /** Proposes what a Sentinel announced, as reached from here; an address with no translation is never contacted. */
+  private void propose(HostAndPort announced, String why) {
+    HostAndPort candidate = translator.translate(announced);
+    if (candidate != null) {
+      events.proposed(candidate, SourceKind.SENTINEL, why);
+    } else {
+      log.debug("{}: {} cannot be reached from here ({})", why, announced, translator.whyNot(announced));
     }
   }
 
@@ -176,12 +196,14 @@ final class SentinelSource implements Source, SentinelLinks.User {
     return null;
   }
 
+  /** Votes per master as reached from here; a named master with no translation gets none (health says why). */
   private Map<HostAndPort, Integer> votes() {
     Map<HostAndPort, Integer> votes = new HashMap<>();
     for (LinkView v : views.values()) {
       HostAndPort opinion = v.opinion;
-      if (v.subscribed && v.answerError == null && opinion != null) {
-        votes.merge(opinion, 1, Integer::sum);
+      HostAndPort reachable = opinion == null ? null : translator.translate(opinion);
+      if (v.subscribed && v.answerError == null && reachable != null) {
+        votes.merge(reachable, 1, Integer::sum);
       }
     }
     return votes;
@@ -200,7 +222,17 @@ final class SentinelSource implements Source, SentinelLinks.User {
     });
     if (down.isEmpty()) {
       HostAndPort majority = majority();
-      return Health.up(majority == null ? "no majority names a master yet" : "majority names " + majority);
+      if (majority != null) {
+        return Health.up("majority names " + majority);
+      }
+      List<String> unreachable = new ArrayList<>();
+      views.forEach((address, v) -> {
+        String why = v.opinion == null ? null : translator.whyNot(v.opinion);
+        if (why != null) {
+          unreachable.add(address + " names " + v.opinion + ", which cannot be reached from here: " + why);
+        }
+      });
+      return Health.up(unreachable.isEmpty() ? "no majority names a master yet" : String.join("; ", unreachable));
     }
     // Links still connecting for the first time are not failures yet.
     boolean starting = views.values().stream().noneMatch(v -> v.error != null || v.answerError != null);

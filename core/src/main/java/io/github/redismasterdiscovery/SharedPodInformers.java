@@ -1,6 +1,8 @@
 package io.github.redismasterdiscovery;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -12,22 +14,23 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * One pod informer per (client, namespace, selector) in the JVM, shared by every discovery that
- * asks for the same pods, so 50 pools open one watch, not 50; and one auto-configured client shared
- * by every discovery that was not given one. Both are reference-counted and closed with their last user.
+ * One informer per (client, kind, namespace, selector) in the JVM, shared by every discovery that
+ * asks for the same pods or Services, so 50 pools open one watch, not 50; and one auto-configured
+ * client shared by every discovery that was not given one. Both are reference-counted and closed
+ * with their last user.
  */
 final class SharedPodInformers {
 
-  private record Key(KubernetesClient client, String namespace, Map<String, String> selector) {}
+  private record Key(KubernetesClient client, Class<?> kind, String namespace, Map<String, String> selector) {}
 
   /** A started informer, its users' callbacks, and the last error it reported. */
-  static final class Shared {
-    final SharedIndexInformer<Pod> informer;
+  static final class Shared<T extends HasMetadata> {
+    final SharedIndexInformer<T> informer;
     final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     final List<Consumer<Throwable>> errorListeners = new CopyOnWriteArrayList<>();
     int users;
 
-    private Shared(SharedIndexInformer<Pod> informer) {
+    private Shared(SharedIndexInformer<T> informer) {
       this.informer = informer;
     }
 
@@ -40,7 +43,7 @@ final class SharedPodInformers {
     }
   }
 
-  private static final Map<Key, Shared> informers = new HashMap<>();
+  private static final Map<Key, Shared<?>> informers = new HashMap<>();
   private static KubernetesClient defaultClient;
   private static int defaultClientUsers;
 
@@ -63,18 +66,33 @@ final class SharedPodInformers {
   }
 
   /**
-   * Joins (or starts) the informer for these pods. {@code onChange} runs on every pod event and
+   * Joins (or starts) the pod informer for these pods. {@code onChange} runs on every pod event and
    * after each list; {@code onError} on every failure the informer reports (it keeps retrying).
    */
-  static Shared acquire(KubernetesClient client, String namespace, Map<String, String> selector, Runnable onChange,
+  static Shared<Pod> acquire(KubernetesClient client, String namespace, Map<String, String> selector, Runnable onChange,
       Consumer<Throwable> onError) {
-    Shared shared;
+    return acquire(client, Pod.class, namespace, selector, onChange, onError);
+  }
+
+  /** Joins (or starts) the Service informer for these Services; as {@link #acquire} for pods. */
+  static Shared<Service> acquireServices(KubernetesClient client, String namespace, Map<String, String> selector, Runnable onChange,
+      Consumer<Throwable> onError) {
+    return acquire(client, Service.class, namespace, selector, onChange, onError);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends HasMetadata> Shared<T> acquire(KubernetesClient client, Class<T> kind, String namespace, Map<String, String> selector,
+      Runnable onChange, Consumer<Throwable> onError) {
+    Shared<T> shared;
     boolean start = false;
     synchronized (SharedPodInformers.class) {
-      Key key = new Key(client, namespace, Map.copyOf(selector));
-      shared = informers.get(key);
+      Key key = new Key(client, kind, namespace, Map.copyOf(selector));
+      shared = (Shared<T>) informers.get(key);
       if (shared == null) {
-        shared = new Shared(client.pods().inNamespace(namespace).withLabels(selector).runnableInformer(0));
+        SharedIndexInformer<T> informer = kind == Pod.class
+            ? (SharedIndexInformer<T>) client.pods().inNamespace(namespace).withLabels(selector).runnableInformer(0)
+            : (SharedIndexInformer<T>) client.services().inNamespace(namespace).withLabels(selector).runnableInformer(0);
+        shared = new Shared<>(informer);
         informers.put(key, shared);
         start = true;
       }
@@ -83,20 +101,20 @@ final class SharedPodInformers {
       shared.errorListeners.add(onError);
     }
     if (start) {
-      Shared s = shared;
-      s.informer.addEventHandler(new ResourceEventHandler<Pod>() {
+      Shared<T> s = shared;
+      s.informer.addEventHandler(new ResourceEventHandler<T>() {
         @Override
-        public void onAdd(Pod pod) {
+        public void onAdd(T object) {
           s.changed();
         }
 
         @Override
-        public void onUpdate(Pod oldPod, Pod newPod) {
+        public void onUpdate(T oldObject, T newObject) {
           s.changed();
         }
 
         @Override
-        public void onDelete(Pod pod, boolean deletedFinalStateUnknown) {
+        public void onDelete(T object, boolean deletedFinalStateUnknown) {
           s.changed();
         }
       });
@@ -119,7 +137,7 @@ final class SharedPodInformers {
   }
 
   /** Leaves the informer; the last user stops it. */
-  static void release(Shared shared, Runnable onChange, Consumer<Throwable> onError) {
+  static void release(Shared<?> shared, Runnable onChange, Consumer<Throwable> onError) {
     boolean stop;
     synchronized (SharedPodInformers.class) {
       shared.listeners.remove(onChange);

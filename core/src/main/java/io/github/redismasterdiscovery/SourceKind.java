@@ -9,5 +9,10 @@ public enum SourceKind {
   /** A DNS name such as {@code redis-master.<ns>.svc.cluster.local}. */
   DNS,
   /** The Redis nodes themselves: {@code ROLE} replies naming a master or replicas, and nodes seen before. */
-  NODE_PROBE
+  NODE_PROBE,
+  /**
+   * Not a source of candidates: the external addresses of the pods for clients outside the cluster
+   * ({@link ExternalAccess}); its state says which pod cannot be reached from here, and why.
+   */
+  SERVICES
 }

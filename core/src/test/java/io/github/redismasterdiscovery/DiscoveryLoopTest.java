@@ -159,7 +159,8 @@ class DiscoveryLoopTest {
     probe.ids.put(A, new RoleProbe.ReplicationIds("aaaa", NONE));
     probe.ids.put(B, new RoleProbe.ReplicationIds("aaaa", NONE));
     labels.candidates = List.of(A);
-    loop = new DiscoveryLoop(timing, env, probe, List.of(labels), null, Set.of(), List.of((before, after) -> changes.add(new MasterSnapshot[] {before, after})));
+    loop = new DiscoveryLoop(timing, env, probe, List.of(labels), null, Set.of(), List.of((before, after) -> changes.add(new MasterSnapshot[] {before, after})),
+        AddressTranslator.IN_CLUSTER);
     loop.start();
     assertThat(loop.snapshot().master()).contains(A);
     assertThat(loop.snapshot().generation()).isEqualTo(1);

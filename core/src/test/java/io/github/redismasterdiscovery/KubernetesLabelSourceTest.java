@@ -12,15 +12,20 @@ import redis.clients.jedis.HostAndPort;
 
 class KubernetesLabelSourceTest {
 
-  static KubernetesLabelSource source(String headless, Map<String, HostAndPort> external) {
-    return new KubernetesLabelSource(null, new KubernetesLabelSource.Settings("redis", Map.of("isMaster", "true"),
-        List.of("redis", "tcp-redis"), 6379, headless, "cluster.local", external), new Source.Events() {
-          @Override
-          public void changed() {}
+  static final Source.Events NO_EVENTS = new Source.Events() {
+    @Override
+    public void changed() {}
 
-          @Override
-          public void proposed(HostAndPort candidate, SourceKind source, String why) {}
-        }, new Warnings(Duration.ofMinutes(1)));
+    @Override
+    public void proposed(HostAndPort candidate, SourceKind source, String why) {}
+  };
+
+  static KubernetesLabelSource source(String headless, Map<String, HostAndPort> external) {
+    List<String> ports = List.of("redis", "tcp-redis");
+    AddressTranslator translator = external.isEmpty() ? AddressTranslator.IN_CLUSTER
+        : new KubernetesAddresses(null, "redis", Map.of(), ExternalAccess.staticMap(), external, ports, 6379, NO_EVENTS);
+    return new KubernetesLabelSource(null, new KubernetesLabelSource.Settings("redis", Map.of("isMaster", "true"), Map.of("isMaster", "true"),
+        ports, 6379, headless, "cluster.local"), translator, NO_EVENTS, new Warnings(Duration.ofMinutes(1)));
   }
 
   static PodBuilder pod(String name, String ip, String ready) {

@@ -127,4 +127,26 @@ class MasterDiscoveryBuilderTest {
     rejects(() -> MasterDiscovery.builder().podPortNames(), "podPortNames");
     rejects(() -> MasterDiscovery.builder().podPortNames(List.of("redis", " ").toArray(new String[0])), "podPortNames");
   }
+
+  @Test
+  void externalAccessNeedsTheReleaseSelectorAndOneWayToAddressPods() {
+    rejects(() -> MasterDiscovery.builder().namespace("redis").kubernetesLabels(LabelPreset.BITNAMI).externalAccess(ExternalAccess.loadBalancers())
+        .build(), "external access needs every pod of the release", "kubernetesSelector(\"app.kubernetes.io/instance=<release>\")");
+    rejects(() -> MasterDiscovery.builder().externalAccess(ExternalAccess.loadBalancers()).dnsName("redis", 6379).build(),
+        "without kubernetesLabels");
+    rejects(() -> MasterDiscovery.builder().namespace("redis").kubernetesLabels(LabelPreset.BITNAMI).kubernetesSelector("app=x")
+        .externalAccess(ExternalAccess.loadBalancers()).externalAddress("redis-node-0", "lb:6379").build(), "both set", "choose one");
+    rejects(() -> MasterDiscovery.builder().namespace("redis").kubernetesLabels(LabelPreset.BITNAMI).kubernetesSelector("app=x")
+        .podHostsFromHeadlessService("redis-headless").externalAccess(ExternalAccess.loadBalancers()).build(), "choose one way to address pods");
+  }
+
+  @Test
+  void externalAccessSettingsAreCheckedAtOnce() {
+    rejects(() -> ExternalAccess.nodePorts(), "nodePorts needs at least one node address");
+    rejects(() -> ExternalAccess.nodePorts("10.0.0.1", " "), "nodePorts needs at least one node address");
+    rejects(() -> ExternalAccess.mapper(a -> a).serviceSelector("app=x"), "serviceSelector applies to loadBalancers() and nodePorts()");
+    rejects(() -> ExternalAccess.loadBalancers().serviceSelector("app"), "serviceSelector", "'app' is not key=value");
+    rejects(() -> ExternalAccess.loadBalancers().hostAnnotation(" "), "hostAnnotation must name an annotation");
+    assertThatThrownBy(() -> ExternalAccess.mapper(null)).isInstanceOf(NullPointerException.class).hasMessageContaining("mapper");
+  }
 }

@@ -105,10 +105,19 @@ final class FailoverRecovery {
         t.failover();
       }
       next = awaitNewMaster(t, old);
-      long agreedAt = System.nanoTime();
-      long deadline = agreedAt + TimeUnit.SECONDS.toNanos(20);
-      while (acks.stream().filter(a -> a.atNanos() > agreedAt).count() < 200 && System.nanoTime() < deadline) {
-        TimeUnit.MILLISECONDS.sleep(10);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      // Until 50 writes are on the new master (a client that has not switched keeps writing to the old one).
+      while (System.nanoTime() < deadline) {
+        List<Ack> recent = acks.stream().filter(a -> a.atNanos() > watch.promotedAtNanos(Duration.ofSeconds(20))).collect(Collectors.toList());
+        boolean[] onNew = exists(t, next, recent);
+        long count = 0;
+        for (boolean b : onNew) {
+          count += b ? 1 : 0;
+        }
+        if (count >= 50) {
+          break;
+        }
+        TimeUnit.MILLISECONDS.sleep(100);
       }
     } finally {
       stop.set(true);

@@ -53,6 +53,11 @@ public final class KubernetesApi implements AutoCloseable {
   private KubernetesMockServer server;
   private final List<KubernetesClient> clients = new ArrayList<>();
 
+  /** A mock API on its own (CRUD mode, empty), for tests that need Kubernetes objects but no Redis. Close it. */
+  public static KubernetesApi start(String namespace) {
+    return new KubernetesApi(namespace);
+  }
+
   KubernetesApi(String namespace) {
     this.namespace = namespace;
     // A free port can be taken (as an outgoing connection's local port) before we bind it: choose
