@@ -140,6 +140,12 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private long roundsStarted;
   private Cancellable nextTick;
   private Cancellable healthTick;
+  private String conflictText;
+  private long conflictSinceNanos;
+  private boolean conflictWarned;
+
+  /** How long a conflict may last before it is logged as a split brain: three of Sentinel's 10 s INFO periods. */
+  static final Duration SPLIT_BRAIN_WARNING = Duration.ofSeconds(30);
   private Cancellable fenceTimer;
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
@@ -187,6 +193,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       if (closed) {
         return;
       }
+      warnOnLastingConflict(env.nanoTime());
       Map<SourceKind, SourceState> before = new EnumMap<>(states);
       updateSourceStates(env.now());
       if (!before.equals(states)) {
@@ -552,7 +559,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     MasterSnapshot s = snapshot;
     snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
         s.lastKnownMaster().orElse(null), conflict, states, suspectSince(now), answers);
-    warnOnNewConflict(s, conflict);
+    noteConflict(conflict, now);
     return null;
   }
 
@@ -560,7 +567,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     MasterSnapshot s = snapshot;
     snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(source), env.now(), s.generation(),
         s.lastKnownMaster().orElse(null), conflict, states, null, answers);
-    warnOnNewConflict(s, conflict);
+    noteConflict(conflict, now);
     firstSignalNanos = 0;
     return null;
   }
@@ -612,7 +619,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     MasterSnapshot after = new MasterSnapshot(master, source, master == null ? null : env.now(), generation, lastKnown, conflict, states,
         null, answers);
     snapshot = after;
-    warnOnNewConflict(before, conflict);
+    noteConflict(conflict, now);
     monitor.notifyAll();
     long sinceSignalMs = firstSignalNanos == 0 ? 0 : (now - firstSignalNanos) / 1_000_000;
     firstSignalNanos = 0;
@@ -658,9 +665,34 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     return suspectSinceNanos < 0 ? null : env.now().minusNanos(now - suspectSinceNanos);
   }
 
-  private void warnOnNewConflict(MasterSnapshot before, String conflict) {
-    if (conflict != null && !conflict.equals(before.conflict().orElse(null))) {
-      log.warn("Redis split brain: {}", conflict);
+  /**
+   * Logs a conflict: at INFO when it appears, for an old master answering "master" until Sentinel
+   * demotes it is part of every planned failover (Sentinel reconfigures it within seconds, or up to
+   * its 10 s INFO period after a restart); at WARN once it has lasted {@link #SPLIT_BRAIN_WARNING}.
+   */
+  private void noteConflict(String conflict, long now) {
+    if (Objects.equals(conflict, conflictText)) {
+      return;
+    }
+    if (conflict == null) {
+      if (conflictWarned) {
+        log.info("Redis split brain over after {} s: {}", (now - conflictSinceNanos) / 1_000_000_000, conflictText);
+      }
+    } else {
+      log.info("Redis master conflict (normal while Sentinel demotes an old master; a warning follows if it lasts {} s): {}",
+          SPLIT_BRAIN_WARNING.toSeconds(), conflict);
+      conflictSinceNanos = now;
+    }
+    conflictText = conflict;
+    conflictWarned = false;
+  }
+
+  /** Called every health tick: a conflict that has lasted too long is a split brain to act on. */
+  private void warnOnLastingConflict(long now) {
+    if (conflictText != null && !conflictWarned && now - conflictSinceNanos >= SPLIT_BRAIN_WARNING.toNanos()) {
+      conflictWarned = true;
+      log.warn("Redis split brain for {} s: {}. Writes go to the proven master only, but other clients may write to the other node: "
+          + "check the Sentinels (SENTINEL REPLICAS) and that node's role", (now - conflictSinceNanos) / 1_000_000_000, conflictText);
     }
   }
 

@@ -91,6 +91,7 @@ final class DnsSource implements Source {
     } catch (RuntimeException e) {
       error = "resolving '" + name + "' failed: " + e;
     }
+    boolean first = !answered;
     answered = true;
     List<HostAndPort> before = last;
     last = out;
@@ -99,7 +100,9 @@ final class DnsSource implements Source {
         events.proposed(a, SourceKind.DNS, name + " resolves to it");
       }
     }
-    events.changed();
+    if (first || !out.equals(before)) {
+      events.changed(); // the same answer again is no news: the verify tick re-checks the master anyway
+    }
     return out;
   }
 

@@ -22,8 +22,7 @@ import redis.clients.jedis.HostAndPort;
  *       is the one whose {@code targetPort} (number or name) is the pod's Redis port; its host is
  *       {@code status.loadBalancer.ingress[0]} (IP, else host name), or an annotation such as
  *       external-dns's. A Service with no ingress yet leaves its pod untranslated (pending).
- *   <li>{@link #nodePorts(String...)}: per-pod NodePort Services, reached through the given node
- *       addresses.
+ *   <li>{@link #nodePorts(String)}: per-pod NodePort Services, reached through a node address.
  *   <li>{@link #mapper(Function)}: a function of the application's own (null: not reachable).
  * </ul>
  * A fixed map from pod names to addresses is {@link MasterDiscovery.Builder#externalAddress}.
@@ -56,12 +55,15 @@ public final class ExternalAccess {
     return new ExternalAccess(Mode.LOAD_BALANCER, Map.of(), null, List.of(), null);
   }
 
-  /** One NodePort Service per pod, reached through these node addresses (host names or IPs, tried in order). */
-  public static ExternalAccess nodePorts(String... nodeAddresses) {
-    if (nodeAddresses == null || nodeAddresses.length == 0 || List.of(nodeAddresses).stream().anyMatch(a -> a == null || a.isBlank())) {
-      throw new IllegalArgumentException("nodePorts needs at least one node address, e.g. nodePorts(\"203.0.113.10\")");
+  /**
+   * One NodePort Service per pod, reached through {@code nodeAddress}: any node's address, or a name
+   * that resolves to the nodes (a NodePort is open on every node, so one address serves every pod).
+   */
+  public static ExternalAccess nodePorts(String nodeAddress) {
+    if (nodeAddress == null || nodeAddress.isBlank()) {
+      throw new IllegalArgumentException("nodePorts needs a node address, e.g. nodePorts(\"203.0.113.10\")");
     }
-    return new ExternalAccess(Mode.NODE_PORT, Map.of(), null, List.of(nodeAddresses), null);
+    return new ExternalAccess(Mode.NODE_PORT, Map.of(), null, List.of(nodeAddress), null);
   }
 
   /**

@@ -55,6 +55,7 @@ final class KubernetesLabelSource implements Source {
   private volatile String lastError;
   private final java.util.function.Consumer<Throwable> errorListener = this::failed;
   private volatile long notWatchingSince;
+  private volatile boolean everWatched;
 
   private final AddressTranslator translator;
 
@@ -123,6 +124,7 @@ final class KubernetesLabelSource implements Source {
     if (inf != null && inf.isWatching()) {
       notWatchingSince = 0;
       lastError = null;
+      everWatched = true;
       return Health.up(seenText(inf));
     }
     if (notWatchingSince == 0) {
@@ -131,6 +133,11 @@ final class KubernetesLabelSource implements Source {
     String error = lastError;
     if (inf == null || (!inf.hasSynced() && error == null)) {
       return new Health(SourceState.Status.STARTING, "listing pods in namespace " + settings.namespace());
+    }
+    if (!everWatched && error == null) {
+      // Listed, first watch on its way: a cold JVM can take over a second to open it. Not an outage (a
+      // failed list or watch reports an error); calling it DOWN made every start-up log a false alarm.
+      return new Health(SourceState.Status.STARTING, "listed pods in namespace " + settings.namespace() + "; opening the watch");
     }
     // Listed, not watching: normal between the list and the first watch, and while a watch is renewed.
     // fabric8 reports a failed re-watch through no callback, so only the duration tells an outage.
@@ -176,7 +183,8 @@ final class KubernetesLabelSource implements Source {
       return translator.forPod(pod, port);
     }
     if (settings.headlessService() != null) {
-      return new HostAndPort(name + "." + settings.headlessService() + "." + settings.namespace() + ".svc." + settings.clusterDomain(), port);
+      return translator.translate(
+          new HostAndPort(name + "." + settings.headlessService() + "." + settings.namespace() + ".svc." + settings.clusterDomain(), port));
     }
     String ip = pod.getStatus().getPodIP();
     if (ip == null || ip.isEmpty()) {
@@ -186,7 +194,7 @@ final class KubernetesLabelSource implements Source {
       warnings.warn(log, "ip:" + name + ":" + ip, "pod {} has a malformed status.podIP '{}'; skipping it", name, ip);
       return null;
     }
-    return new HostAndPort(ip, port);
+    return translator.translate(new HostAndPort(ip, port)); // as announced in the cluster; an application's mapper may change it
   }
 
   private int redisPort(Pod pod) {

@@ -581,7 +581,11 @@ public final class MasterDiscovery implements AutoCloseable {
       return this;
     }
 
-    /** Credentials and TLS for the Sentinels, when they differ from the data nodes' (default: none). */
+    /**
+     * Credentials and TLS for the Sentinels. Default: none (no AUTH, plain text), whatever
+     * {@link #clientConfig} says: Sentinels usually have their own password, or none. With TLS
+     * Sentinels, pass their TLS settings here too.
+     */
     public Builder sentinelClientConfig(JedisClientConfig config) {
       this.sentinelConfig = Objects.requireNonNull(config, "sentinelClientConfig");
       return this;

@@ -190,12 +190,19 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     if (discovery.fencedGeneration() != generation) {
       return; // the usual case: one volatile read
     }
-    discovery.awaitVerdict(System.nanoTime() + maxWait().toNanos());
+    Duration maxWait = maxWait();
+    discovery.awaitVerdict(System.nanoTime() + maxWait.toNanos());
     long now = discovery.snapshot().generation();
     if (now != generation) {
       connection.setBroken(); // never pooled again
       throw new MasterChangedException("command not sent: the master changed while it waited at the write fence ("
           + discovery.snapshot().master().map(HostAndPort::toString).orElse("no master yet") + " now); safe to retry");
+    }
+    if (discovery.fencedGeneration() == generation) {
+      // Still fenced: sending now could write to a master about to be demoted. The connection stays good (an
+      // aborted failover lifts the fence), the command is refused like a borrow that found no master in time.
+      throw new MasterChangedException("command not sent: a failover of " + discovery.snapshot().master().map(HostAndPort::toString).orElse("?")
+          + " is under way (write fence) and no new master was proven within maxWait " + maxWait.toMillis() + " ms; safe to retry");
     }
   }
 

@@ -130,6 +130,7 @@ final class SentinelLinks {
     final List<User> users = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
     private volatile boolean subscribed;
+    private volatile boolean established; // this attempt reached SUBSCRIBE
     private volatile String error;
     private volatile Thread thread;
     private volatile Jedis subscriber;
@@ -178,6 +179,7 @@ final class SentinelLinks {
       long backoff = 100;
       while (!closed) {
         Jedis sub = null;
+        established = false;
         try {
           sub = new Jedis(address, subscriberConfig);
           subscriber = sub;
@@ -187,7 +189,6 @@ final class SentinelLinks {
           PubSub ps = new PubSub(this);
           pubSub = ps;
           sub.subscribe(ps, CHANNELS); // returns only when unsubscribed (close) or throws
-          backoff = 100;
         } catch (RuntimeException e) {
           if (closed) {
             break;
@@ -204,6 +205,9 @@ final class SentinelLinks {
             setSubscribed(false);
           }
           JedisRoleProbe.closeQuietly(sub);
+        }
+        if (established) {
+          backoff = 100; // a link that worked and dropped reconnects quickly; only repeated failures back off
         }
         if (!pause(backoff)) {
           break;
@@ -224,6 +228,7 @@ final class SentinelLinks {
     }
 
     private void subscribedNow() {
+      established = true;
       error = null;
       setSubscribed(true);
       masterNames().forEach(this::refresh); // a switch between the first query and the subscription is caught here

@@ -2,6 +2,11 @@ package io.github.redismasterdiscovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
 
 /**
@@ -246,6 +252,39 @@ class DiscoveryLoopTest {
     assertThat(loop.snapshot().source()).contains(SourceKind.SENTINEL);
     assertThat(loop.snapshot().generation()).isEqualTo(2);
     assertThat(changes).hasSize(1);
+  }
+
+  @Test
+  void anOldMasterAnsweringMasterAfterItsSuccessorIsAnInfoAndAWarningOnlyWhenItLasts() {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+      probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A, which still answers master
+      loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+      env.advance(Duration.ofMillis(2));
+      assertThat(loop.snapshot().master()).contains(B);
+      assertThat(loop.snapshot().conflict()).hasValueSatisfying(c -> assertThat(c).contains(A.toString()));
+      env.advance(DiscoveryLoop.SPLIT_BRAIN_WARNING.minusSeconds(2));
+      assertThat(levels(logs, "conflict")).as("a planned failover's old master, until Sentinel demotes it").containsExactly(Level.INFO);
+      assertThat(levels(logs, "split brain")).isEmpty();
+      env.advance(Duration.ofSeconds(3));
+      assertThat(levels(logs, "split brain")).as("lasting: warned once").containsExactly(Level.WARN);
+      env.advance(Duration.ofSeconds(30));
+      assertThat(levels(logs, "split brain")).containsExactly(Level.WARN);
+      probe.roles.put(A, NodeRole.replicaOf(B).withRunId("run-a"));
+      env.advance(Duration.ofSeconds(5));
+      assertThat(loop.snapshot().conflict()).isEmpty();
+      assertThat(levels(logs, "split brain")).containsExactly(Level.WARN, Level.INFO);
+    } finally {
+      logger.detachAppender(logs);
+    }
+  }
+
+  private static List<Level> levels(ListAppender<ILoggingEvent> logs, String text) {
+    return logs.list.stream().filter(e -> e.getFormattedMessage().contains(text)).map(ILoggingEvent::getLevel).toList();
   }
 
   @Test

@@ -151,6 +151,47 @@ class FailoverJedisPoolIT {
     }
   }
 
+  /**
+   * A failover that hangs after Sentinel chose a replica (both replicas frozen, so the promotion
+   * never happens until Sentinel aborts): the write fence holds longer than the pool's maxWait, and
+   * a command that waited maxWait at it is refused, never sent to the master being failed over.
+   */
+  @Test
+  void aCommandThatWaitedMaxWaitAtTheWriteFenceIsRefusedNotSent() throws Exception {
+    RedisHaTopology t = ha.topology();
+    GenericObjectPoolConfig<Jedis> config = poolConfig();
+    config.setMaxWait(Duration.ofMillis(300));
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).writeFenceTimeout(Duration.ofSeconds(20)).build();
+        FailoverJedisPool pool = new FailoverJedisPool(d, config, t.clientConfig())) {
+      RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(master.address());
+      try (Jedis j = pool.getResource()) {
+        j.set("before", "v"); // a pooled connection to the master, from before the fence
+      }
+      t.replicasOf(master).forEach(RedisProcess::freeze);
+      try {
+        t.failover(); // Sentinel selects a frozen replica: +selected-slave, then waits for a promotion that cannot come
+        await().atMost(Duration.ofSeconds(10)).until(() -> d.fencedGeneration() == d.snapshot().generation());
+        int refused = 0;
+        for (int i = 0; i < 3 && d.fencedGeneration() == d.snapshot().generation(); i++) {
+          String key = "fenced:" + i;
+          assertThatThrownBy(() -> {
+            try (Jedis j = pool.getResource()) {
+              j.set(key, "v");
+            }
+          }).isInstanceOf(MasterChangedException.class).hasMessageContaining("write fence").hasMessageContaining("safe to retry");
+          try (Jedis direct = t.connect(master)) {
+            assertThat(direct.exists(key)).as("%s sent to the master under the fence", key).isFalse();
+          }
+          refused++;
+        }
+        assertThat(refused).as("commands tried while the fence held").isPositive();
+      } finally {
+        t.replicasOf(master).forEach(RedisProcess::unfreeze);
+      }
+    }
+  }
+
   @Test
   void withNoMasterGetResourceWaitsUpToMaxWaitThenNamesTheState() {
     RedisHaTopology t = ha.topology();

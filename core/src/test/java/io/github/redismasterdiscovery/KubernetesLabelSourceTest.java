@@ -36,6 +36,16 @@ class KubernetesLabelSourceTest {
   }
 
   @Test
+  void anApplicationsMapperTranslatesEveryPodAddressAndNullMeansNotReachable() {
+    AddressTranslator mapper = AddressTranslator.of(a -> a.getHost().equals("10.1.2.3") ? new HostAndPort("203.0.113.7", 16380) : null);
+    KubernetesLabelSource source = new KubernetesLabelSource(null, new KubernetesLabelSource.Settings("redis", Map.of("isMaster", "true"),
+        Map.of("isMaster", "true"), List.of("redis", "tcp-redis"), 6379, null, "cluster.local"), mapper, NO_EVENTS,
+        new Warnings(Duration.ofMinutes(1)));
+    assertThat(source.candidate(pod("redis-node-0", "10.1.2.3", "True").build())).isEqualTo(new HostAndPort("203.0.113.7", 16380));
+    assertThat(source.candidate(pod("redis-node-1", "10.1.2.4", "True").build())).as("never the pod IP").isNull();
+  }
+
+  @Test
   void aReadyLabeledPodIsAddressedByIpAndNamedPort() {
     assertThat(source(null, Map.of()).candidate(pod("redis-node-0", "10.1.2.3", "True").build())).isEqualTo(new HostAndPort("10.1.2.3", 6380));
   }

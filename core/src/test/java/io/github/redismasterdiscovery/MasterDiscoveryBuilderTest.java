@@ -142,8 +142,8 @@ class MasterDiscoveryBuilderTest {
 
   @Test
   void externalAccessSettingsAreCheckedAtOnce() {
-    rejects(() -> ExternalAccess.nodePorts(), "nodePorts needs at least one node address");
-    rejects(() -> ExternalAccess.nodePorts("10.0.0.1", " "), "nodePorts needs at least one node address");
+    rejects(() -> ExternalAccess.nodePorts(null), "nodePorts needs a node address");
+    rejects(() -> ExternalAccess.nodePorts(" "), "nodePorts needs a node address");
     rejects(() -> ExternalAccess.mapper(a -> a).serviceSelector("app=x"), "serviceSelector applies to loadBalancers() and nodePorts()");
     rejects(() -> ExternalAccess.loadBalancers().serviceSelector("app"), "serviceSelector", "'app' is not key=value");
     rejects(() -> ExternalAccess.loadBalancers().hostAnnotation(" "), "hostAnnotation must name an annotation");

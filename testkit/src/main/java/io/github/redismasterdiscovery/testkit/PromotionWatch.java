@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import redis.clients.jedis.Jedis;
 
@@ -16,6 +17,7 @@ import redis.clients.jedis.Jedis;
 public final class PromotionWatch {
 
   private final AtomicLong promotedAt = new AtomicLong();
+  private final AtomicReference<RedisProcess> promoted = new AtomicReference<>();
   private final Thread thread;
 
   private PromotionWatch(RedisHaTopology topology, List<RedisProcess> replicas, Duration limit) {
@@ -28,8 +30,9 @@ public final class PromotionWatch {
             connections.add(topology.connect(r));
           }
           while (System.nanoTime() < deadline) {
-            for (Jedis j : connections) {
-              if ("master".equals(String.valueOf(j.role().get(0)))) {
+            for (int i = 0; i < connections.size(); i++) {
+              if ("master".equals(String.valueOf(connections.get(i).role().get(0)))) {
+                promoted.set(replicas.get(i));
                 promotedAt.set(System.nanoTime());
                 return;
               }
@@ -68,5 +71,11 @@ public final class PromotionWatch {
       throw new IllegalStateException("no replica was promoted within the watch");
     }
     return at;
+  }
+
+  /** The replica that answered master first, waiting up to {@code timeout} (see {@link #promotedAtNanos}). */
+  public RedisProcess promoted(Duration timeout) {
+    promotedAtNanos(timeout);
+    return promoted.get();
   }
 }
