@@ -1,7 +1,9 @@
 package io.github.redismasterdiscovery.spring;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.github.redismasterdiscovery.ExternalAccess;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import java.util.function.Supplier;
 import java.util.List;
 import java.util.Map;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDetails;
@@ -48,6 +50,7 @@ final class DiscoveryProperties {
     for (Map.Entry<String, String> e : k.getExternalAddresses().entrySet()) {
       set(P + "kubernetes.external-addresses." + e.getKey(), () -> b.externalAddress(e.getKey(), e.getValue()));
     }
+    externalAccess(b, k.getExternalAccess());
     if (kubernetesClient != null && (k.getPreset() != null || k.getLabelSelector() != null)) {
       b.kubernetesClient(kubernetesClient);
     }
@@ -88,6 +91,29 @@ final class DiscoveryProperties {
     return b;
   }
 
+  private static void externalAccess(MasterDiscovery.Builder b, RedisMasterDiscoveryProperties.ExternalAccess e) {
+    String prefix = P + "kubernetes.external-access.";
+    ExternalAccess access;
+    switch (e.getMode()) {
+      case NONE -> {
+        return;
+      }
+      case LOAD_BALANCERS -> access = ExternalAccess.loadBalancers();
+      case NODE_PORTS -> access = value(prefix + "node-address", () -> ExternalAccess.nodePorts(e.getNodeAddress()));
+      default -> throw new IllegalStateException(e.getMode().name());
+    }
+    if (e.getServiceSelector() != null) {
+      ExternalAccess base = access;
+      access = value(prefix + "service-selector", () -> base.serviceSelector(e.getServiceSelector()));
+    }
+    if (e.getHostAnnotation() != null) {
+      ExternalAccess base = access;
+      access = value(prefix + "host-annotation", () -> base.hostAnnotation(e.getHostAnnotation()));
+    }
+    ExternalAccess chosen = access;
+    set(prefix + "mode", () -> b.externalAccess(chosen));
+  }
+
   /** Builds, reporting a combination the builder refuses against the properties that form it. */
   static MasterDiscovery build(MasterDiscovery.Builder b) {
     try {
@@ -114,11 +140,18 @@ final class DiscoveryProperties {
     return b.build();
   }
 
-  private static void set(String property, Runnable call) {
+  private static <T> T value(String property, Supplier<T> call) {
     try {
-      call.run();
+      return call.get();
     } catch (IllegalArgumentException e) {
       throw new RedisMasterDiscoveryConfigurationException(property, e.getMessage(), "Fix " + property + " as the reason above says");
     }
+  }
+
+  private static void set(String property, Runnable call) {
+    value(property, () -> {
+      call.run();
+      return null;
+    });
   }
 }

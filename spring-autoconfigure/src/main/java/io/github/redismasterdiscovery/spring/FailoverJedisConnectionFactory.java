@@ -13,6 +13,7 @@ import org.springframework.data.redis.connection.jedis.JedisConnectionFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.util.Pool;
 
 /**
@@ -94,7 +95,9 @@ public class FailoverJedisConnectionFactory extends JedisConnectionFactory {
     DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
         .connectionTimeoutMillis((int) c.getConnectTimeout().toMillis())
         .socketTimeoutMillis((int) c.getReadTimeout().toMillis())
-        .database(getDatabase());
+        .database(getDatabase())
+        // Spring Data Redis reads replies with the Jedis class's RESP2 builders; Jedis 8 would otherwise ask to negotiate.
+        .protocol(RedisProtocol.RESP2);
     c.getClientName().ifPresent(b::clientName);
     RedisStandaloneConfiguration standalone = getStandaloneConfiguration();
     String user = standalone.getUsername();

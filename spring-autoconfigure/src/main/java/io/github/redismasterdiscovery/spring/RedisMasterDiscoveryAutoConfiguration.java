@@ -63,6 +63,11 @@ public class RedisMasterDiscoveryAutoConfiguration {
     DataRedisConnectionDetails details = connectionDetails.getIfAvailable(() -> new DataRedisConnectionDetails() { });
     refuseCluster(redis, details);
     warnIgnored(environment);
+    Duration startup = properties.getStartupTimeout();
+    if (startup != null && startup.isNegative()) {
+      throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery.startup-timeout", "is negative (" + startup + ")",
+          "Set redis-master-discovery.startup-timeout to how long start-up may wait for a verified master, or 0 not to wait");
+    }
     MasterDiscovery.Builder builder = DiscoveryProperties.builder(properties, details, nodeClientConfig(redis, details),
         kubernetesClient.getIfAvailable());
     AtomicReference<MasterDiscovery> built = new AtomicReference<>();
@@ -72,7 +77,6 @@ public class RedisMasterDiscoveryAutoConfiguration {
     customizers.orderedStream().forEach(c -> c.customize(builder));
     MasterDiscovery discovery = DiscoveryProperties.build(builder);
     built.set(discovery);
-    Duration startup = properties.getStartupTimeout();
     if (startup != null && !startup.isZero()) {
       try {
         discovery.awaitMaster(startup);

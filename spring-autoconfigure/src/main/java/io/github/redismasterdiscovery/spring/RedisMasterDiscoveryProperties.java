@@ -178,8 +178,11 @@ public class RedisMasterDiscoveryProperties {
     /** The cluster DNS domain, for headless-service. */
     private String clusterDomain = "cluster.local";
 
-    /** For clients outside the cluster: each pod's dedicated load balancer, pod name to host:port. */
+    /** For clients outside the cluster: each pod's dedicated load balancer, pod name to host:port (a fixed map). */
     private Map<String, String> externalAddresses = new LinkedHashMap<>();
+
+    /** For clients outside the cluster: per-pod Services followed through the Kubernetes API. */
+    private final ExternalAccess externalAccess = new ExternalAccess();
 
     public LabelPreset getPreset() {
       return preset;
@@ -252,6 +255,71 @@ public class RedisMasterDiscoveryProperties {
     public void setExternalAddresses(Map<String, String> externalAddresses) {
       this.externalAddresses = externalAddresses;
     }
+
+    public ExternalAccess getExternalAccess() {
+      return externalAccess;
+    }
+  }
+
+  /**
+   * How a client outside the cluster reaches the pods, through one Service per pod (needs get, list,
+   * watch on services, and kubernetes.selector).
+   */
+  public static class ExternalAccess {
+
+    /** none (in the cluster), load-balancers (one LoadBalancer Service per pod), or node-ports (one NodePort Service per pod). Needs kubernetes.preset (or label-selector) and kubernetes.selector. */
+    private ExternalAccessMode mode = ExternalAccessMode.NONE;
+
+    /** For node-ports: the address clients reach the NodePorts at (any node, or a name resolving to the nodes). */
+    private String nodeAddress;
+
+    /** Selects the per-pod Services by these labels (key=value[,key=value]) instead of kubernetes.selector. */
+    private String serviceSelector;
+
+    /** For load-balancers: the Service annotation holding the host name (for example external-dns's), before status.loadBalancer. */
+    private String hostAnnotation;
+
+    public ExternalAccessMode getMode() {
+      return mode;
+    }
+
+    public void setMode(ExternalAccessMode mode) {
+      this.mode = mode;
+    }
+
+    public String getNodeAddress() {
+      return nodeAddress;
+    }
+
+    public void setNodeAddress(String nodeAddress) {
+      this.nodeAddress = nodeAddress;
+    }
+
+    public String getServiceSelector() {
+      return serviceSelector;
+    }
+
+    public void setServiceSelector(String serviceSelector) {
+      this.serviceSelector = serviceSelector;
+    }
+
+    public String getHostAnnotation() {
+      return hostAnnotation;
+    }
+
+    public void setHostAnnotation(String hostAnnotation) {
+      this.hostAnnotation = hostAnnotation;
+    }
+  }
+
+  /** The kinds of {@link ExternalAccess}. */
+  public enum ExternalAccessMode {
+    /** The application runs in the cluster and reaches pod addresses directly. */
+    NONE,
+    /** One LoadBalancer Service per pod. */
+    LOAD_BALANCERS,
+    /** One NodePort Service per pod, through kubernetes.external-access.node-address. */
+    NODE_PORTS
   }
 
   /** The Sentinel source. Unset: spring.data.redis.sentinel.* is used. */

@@ -107,6 +107,27 @@ class RedisMasterDiscoveryAutoConfigurationTest {
   }
 
   @Test
+  void externalAccessSettingsAreCheckedAgainstTheirProperties() {
+    runner.withPropertyValues("redis-master-discovery.kubernetes.external-access.mode=node-ports").run(context -> {
+      assertThat(context).hasFailed();
+      FailureAnalysis analysis = analyze(context.getStartupFailure());
+      assertThat(analysis.getDescription()).contains("redis-master-discovery.kubernetes.external-access.node-address")
+          .contains("needs a node address");
+    });
+    runner.withPropertyValues("redis-master-discovery.kubernetes.external-access.mode=load-balancers",
+        "redis-master-discovery.kubernetes.external-access.service-selector=no-equals-sign").run(context -> {
+          assertThat(context).hasFailed();
+          assertThat(analyze(context.getStartupFailure()).getDescription())
+              .contains("redis-master-discovery.kubernetes.external-access.service-selector").contains("no-equals-sign");
+        });
+    // The builder's own rule (external access follows pods, so it needs the pod label source) is reported too.
+    runner.withPropertyValues("redis-master-discovery.kubernetes.external-access.mode=load-balancers").run(context -> {
+      assertThat(context).hasFailed();
+      assertThat(analyze(context.getStartupFailure()).getDescription()).contains("without kubernetesLabels");
+    });
+  }
+
+  @Test
   void noSourceAtAllSaysWhichPropertiesToSet() {
     new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(RedisMasterDiscoveryAutoConfiguration.class, DataRedisAutoConfiguration.class))
         .run(context -> {
@@ -133,6 +154,15 @@ class RedisMasterDiscoveryAutoConfigurationTest {
       FailureAnalysis analysis = analyze(context.getStartupFailure());
       assertThat(analysis.getDescription()).contains("redis-master-discovery.startup-timeout").contains("no verified Redis master within 300 ms")
           .contains("cannot connect");
+    });
+  }
+
+  @Test
+  void aNegativeStartupTimeoutIsNamedBeforeAnythingStarts() {
+    runner.withPropertyValues("redis-master-discovery.startup-timeout=-1s").run(context -> {
+      assertThat(context).hasFailed();
+      FailureAnalysis analysis = analyze(context.getStartupFailure());
+      assertThat(analysis.getDescription()).contains("redis-master-discovery.startup-timeout").contains("negative");
     });
   }
 

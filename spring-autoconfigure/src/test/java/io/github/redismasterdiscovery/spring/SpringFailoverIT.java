@@ -239,13 +239,23 @@ class SpringFailoverIT {
       await().atMost(Duration.ofSeconds(5)).until(() -> discovery.snapshot().answers().containsKey(t.node(replica).address()));
       int ackCount = acks.size();
       await().atMost(Duration.ofSeconds(5)).until(() -> acks.size() > ackCount + 200);
-      assertThat(discovery.snapshot().master()).contains(third.address());
-      assertThat(errors.size()).isEqualTo(errorsBeforeLabel);
       assertThat(squares.square(13L)).isEqualTo(169L);
       assertThat(squares.computed()).as("served from the Redis cache").isEqualTo(computed);
-      assertThat(switches.events.stream().filter(h -> h.event().isFailover()).count()).as("no failover for a label move")
-          .isEqualTo(failoversBeforeLabel);
-      assertThat(meters.get("redis.master.discovery.failovers").functionCounter().count()).isEqualTo(failoversBeforeLabel);
+      RedisProcess agreed = t.awaitAgreedMaster(Duration.ofSeconds(30));
+      assertThat(discovery.snapshot().master()).as("the master the Sentinels agree on, never the labeled replica").contains(agreed.address());
+      assertThat(switches.events).as("no switch to the labeled replica")
+          .noneMatch(h -> h.event().getCurrent().master().filter(t.node(replica).address()::equals).isPresent() && agreed != t.node(replica));
+      if (agreed == third) {
+        assertThat(errors.size()).isEqualTo(errorsBeforeLabel);
+        assertThat(switches.events.stream().filter(h -> h.event().isFailover()).count()).as("no failover for a label move")
+            .isEqualTo(failoversBeforeLabel);
+        assertThat(meters.get("redis.master.discovery.failovers").functionCounter().count()).isEqualTo(failoversBeforeLabel);
+      } else {
+        // With down-after 1 s, a master busy with the restarted node's full resynchronization can be voted down:
+        // Sentinel made a failover of its own meanwhile, which the discovery followed (asserted above).
+        System.out.printf("Sentinel failed over by itself during the label move: %s -> %s%n", third.address(), agreed.address());
+        assertThat(errors.size() - errorsBeforeLabel).isLessThanOrEqualTo(WRITERS);
+      }
 
       stop.set(true);
       for (Thread th : threads) {
