@@ -3,27 +3,54 @@ package io.github.redismasterdiscovery.examples;
 import io.github.redismasterdiscovery.FailoverJedisPool;
 import io.github.redismasterdiscovery.LabelPreset;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
+import java.io.PrintStream;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.JedisSentinelPool;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.util.Pool;
 
 /**
- * The library's main job, locally: starts a real Redis HA topology (1 master, 2 replicas, 3
- * Sentinels, a Kubernetes API whose {@code isMaster} label lags Sentinel by 1 s), writes through a
- * {@link FailoverJedisPool} from 4 threads, {@code kill -9}s the master, and prints what the
- * application saw. Run: {@code ./mvnw -B -q install -DskipTests && ./mvnw -B -q -pl examples exec:java}.
+ * The library's main job, locally, side by side with Jedis' own Sentinel pool: starts a real Redis
+ * HA topology (1 master, 2 replicas, 3 Sentinels, a Kubernetes API whose {@code isMaster} label lags
+ * Sentinel by 1 s), writes through a {@link FailoverJedisPool} and a {@link JedisSentinelPool} at
+ * once, {@code kill -9}s the master, then asks Sentinel for a planned failover, and prints for each
+ * a timeline (per 100 ms: writes acknowledged and failed, for each pool) and a summary: the longest
+ * gap, errors, the first write on the new master after its promotion, and acknowledged writes that
+ * were lost. Run: {@code ./mvnw -B -q install -DskipTests && ./mvnw -B -q -pl examples exec:java}.
  */
 public final class FailoverDemo {
 
+  public static final int THREADS_PER_POOL = 2;
+  static final long BUCKET_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  private static final String LEVELS = " .:-=+*#";
+
   private FailoverDemo() {}
 
+  /** What happened to one pool through one fault. */
+  public record Result(String pool, long longestGapMs, int errors, long firstOnNewMs, int lost, int[] ok, int[] failed, int[] lostAt) {}
+
   public static void main(String[] args) throws Exception {
-    System.out.println("starting 3 redis-server + 3 Sentinels on loopback and a Kubernetes mock API ...");
+    run(System.out);
+  }
+
+  /** Runs both faults and prints the story to {@code out}; returns the results, kill -9 first (for tests). */
+  public static List<Result> run(PrintStream out) throws Exception {
+    out.println("starting 3 redis-server + 3 Sentinels on loopback and a Kubernetes mock API ...");
+    List<Result> results = new ArrayList<>();
     try (RedisHaTopology redis = RedisHaTopology.builder().labelLag(Duration.ofSeconds(1)).start();
         MasterDiscovery discovery = MasterDiscovery.builder()
             .kubernetesLabels(LabelPreset.BITNAMI)
@@ -31,43 +58,211 @@ public final class FailoverDemo {
             .kubernetesClient(redis.kubernetes().newClient())
             .sentinels(redis.sentinelAddresses())
             .masterName(redis.masterName())
-            .listener((before, after) -> System.out.printf("  >> master is now %s (from %s)%n",
-                after.master().map(Object::toString).orElse("none"), after.source().map(Object::toString).orElse("-")))
+            .clientConfig(redis.clientConfig())
             .build()) {
-      System.out.printf("topology up in %d ms; master %s%n", redis.startMillis(), discovery.awaitMaster(Duration.ofSeconds(10)));
+      out.printf("topology up in %d ms; master %s%n", redis.startMillis(), discovery.awaitMaster(Duration.ofSeconds(10)));
       GenericObjectPoolConfig<Jedis> poolConfig = new GenericObjectPoolConfig<>();
       poolConfig.setMaxWait(Duration.ofSeconds(5));
-      JedisPool pool = new FailoverJedisPool(discovery, poolConfig);
-      LegacyCounter counter = new LegacyCounter(pool);
-      AtomicLong ok = new AtomicLong();
-      AtomicLong failed = new AtomicLong();
-      Thread[] writers = new Thread[4];
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
-      for (int i = 0; i < writers.length; i++) {
-        String page = "page-" + i;
-        writers[i] = new Thread(() -> {
-          while (System.nanoTime() < until) {
-            try {
-              counter.hit(page);
-              ok.incrementAndGet();
-            } catch (RuntimeException e) {
-              failed.incrementAndGet();
-            }
-          }
-        }, "writer-" + i);
-        writers[i].start();
+      try (JedisPool ours = new FailoverJedisPool(discovery, poolConfig, redis.clientConfig());
+          JedisSentinelPool theirs = new JedisSentinelPool(redis.masterName(), new HashSet<>(redis.sentinelAddresses()), poolConfig,
+              redis.clientConfig(), redis.sentinelClientConfig())) {
+        results.addAll(fault(out, redis, "kill -9", ours, theirs));
+        redis.awaitHealthy(Duration.ofSeconds(60));
+        results.addAll(fault(out, redis, "SENTINEL FAILOVER", ours, theirs));
       }
-      TimeUnit.SECONDS.sleep(2); // demo pacing: let the writers run before the fault
-      RedisProcess master = redis.master();
-      System.out.printf("kill -9 %s after %d successful writes%n", master.address(), ok.get());
-      long killedAt = System.nanoTime();
-      master.kill();
-      for (Thread w : writers) {
-        w.join();
-      }
-      System.out.printf("done: %d writes succeeded, %d failed (in %.1f s after the kill); pool %s%n", ok.get(), failed.get(),
-          (System.nanoTime() - killedAt) / 1e9, pool);
-      pool.close();
     }
+    out.println("legend: each column is 100 ms; ok: " + LEVELS.substring(1) + " = more acknowledged writes; err: x = failed writes; "
+        + "lost: ! = writes acknowledged, then lost with the old master.");
+    out.println("F fault, P promotion of the new master, R/J first write on the new master by redis-master-discovery / JedisSentinelPool.");
+    return results;
+  }
+
+  private record Ack(String key, long atNanos) {}
+
+  private static final class Writers {
+    final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<Long> errors = new ConcurrentLinkedQueue<>();
+    final AtomicBoolean stop = new AtomicBoolean();
+    final List<Thread> threads = new ArrayList<>();
+
+    Writers(String name, Pool<Jedis> pool, String fault) {
+      for (int w = 0; w < THREADS_PER_POOL; w++) {
+        String prefix = name + ":" + fault + ":" + w + ":";
+        Thread t = new Thread(() -> {
+          for (long n = 0; !stop.get(); n++) {
+            try (Jedis j = pool.getResource()) { // plain JedisPool code: no retries of our own
+              j.set(prefix + n, "v");
+              acks.add(new Ack(prefix + n, System.nanoTime()));
+            } catch (RuntimeException e) {
+              errors.add(System.nanoTime());
+            }
+            LockSupport.parkNanos(2_000_000);
+          }
+        }, "demo-" + name + "-" + w);
+        t.setDaemon(true);
+        t.start();
+        threads.add(t);
+      }
+    }
+
+    void stop() throws InterruptedException {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(10_000);
+      }
+    }
+  }
+
+  private static List<Result> fault(PrintStream out, RedisHaTopology redis, String fault, Pool<Jedis> ours, Pool<Jedis> theirs)
+      throws Exception {
+    RedisProcess old = redis.awaitAgreedMaster(Duration.ofSeconds(30));
+    out.printf("%n== %s of the master %s, under 2 writers per pool (a SET every 2 ms each) ==%n", fault, old.address());
+    Writers a = new Writers("rmd", ours, fault);
+    Writers b = new Writers("jedis", theirs, fault);
+    TimeUnit.MILLISECONDS.sleep(500); // a calm half second before the fault, on the timeline
+    PromotionWatch watch = PromotionWatch.start(redis, redis.replicasOf(old), Duration.ofSeconds(30));
+    long faultAt = System.nanoTime();
+    if (fault.equals("kill -9")) {
+      old.kill();
+    } else {
+      redis.failover();
+    }
+    long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(30));
+    RedisProcess next = watch.promoted(Duration.ZERO); // the Sentinels name it only about a second later
+    out.printf("  %s promoted %d ms after the fault", next.address(), (promotedAt - faultAt) / 1_000_000);
+    for (int i = 0; i < 20 && !(onNew(redis, next, a, promotedAt) && onNew(redis, next, b, promotedAt)); i++) {
+      out.print('.'); // both pools have written to the new master, or 10 s have passed
+      TimeUnit.MILLISECONDS.sleep(500);
+    }
+    TimeUnit.MILLISECONDS.sleep(500); // and a little more timeline
+    a.stop();
+    b.stop();
+    out.println();
+    if (fault.equals("kill -9")) {
+      old.start(); // back as a replica, for the next fault
+    } else {
+      // Sentinel demotes the old master only at its next INFO poll; what it accepted meanwhile is gone after that.
+      try (Jedis j = redis.connect(old)) {
+        j.replicaof(next.address().getHost(), next.address().getPort());
+      }
+    }
+    Result r = result("redis-master-discovery", redis, next, a, faultAt, promotedAt);
+    Result j = result("JedisSentinelPool", redis, next, b, faultAt, promotedAt);
+    print(out, faultAt, promotedAt, r, j);
+    return List.of(r, j);
+  }
+
+  private static boolean onNew(RedisHaTopology redis, RedisProcess next, Writers w, long promotedAt) {
+    List<Ack> recent = w.acks.stream().filter(x -> x.atNanos() > promotedAt).toList();
+    for (boolean b : exists(redis, next, recent)) {
+      if (b) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean[] exists(RedisHaTopology redis, RedisProcess node, List<Ack> acks) {
+    boolean[] out = new boolean[acks.size()];
+    try (Jedis j = redis.connect(node)) {
+      Pipeline p = j.pipelined();
+      List<Response<Boolean>> answers = new ArrayList<>();
+      acks.forEach(x -> answers.add(p.exists(x.key())));
+      p.sync();
+      for (int i = 0; i < out.length; i++) {
+        out[i] = answers.get(i).get();
+      }
+    }
+    return out;
+  }
+
+  private static Result result(String name, RedisHaTopology redis, RedisProcess next, Writers w, long faultAt, long promotedAt) {
+    long start = faultAt - TimeUnit.MILLISECONDS.toNanos(500);
+    List<Ack> acks = new ArrayList<>(w.acks);
+    long last = start;
+    long gap = 0;
+    for (Ack x : acks) {
+      if (x.atNanos() >= faultAt) {
+        gap = Math.max(gap, x.atNanos() - last);
+      }
+      last = Math.max(last, x.atNanos());
+    }
+    List<Ack> afterPromotion = acks.stream().filter(x -> x.atNanos() > promotedAt).toList();
+    boolean[] onNew = exists(redis, next, afterPromotion);
+    int buckets = (int) ((last - start) / BUCKET_NANOS) + 1;
+    int[] ok = new int[buckets];
+    int[] failed = new int[buckets];
+    int[] lostAt = new int[buckets];
+    long firstOnNew = Long.MAX_VALUE;
+    int lost = 0;
+    for (int i = 0; i < onNew.length; i++) {
+      if (onNew[i]) {
+        firstOnNew = Math.min(firstOnNew, afterPromotion.get(i).atNanos());
+      } else {
+        lost++;
+        lostAt[bucket(afterPromotion.get(i).atNanos(), start, buckets)]++;
+      }
+    }
+    acks.forEach(x -> ok[bucket(x.atNanos(), start, buckets)]++);
+    w.errors.forEach(t -> failed[bucket(t, start, buckets)]++);
+    return new Result(name, gap / 1_000_000, w.errors.size(), firstOnNew == Long.MAX_VALUE ? -1 : (firstOnNew - promotedAt) / 1_000_000, lost,
+        ok, failed, lostAt);
+  }
+
+  private static int bucket(long at, long start, int buckets) {
+    return (int) Math.max(0, Math.min(buckets - 1, (at - start) / BUCKET_NANOS));
+  }
+
+  private static void print(PrintStream out, long faultAt, long promotedAt, Result r, Result j) {
+    long start = faultAt - TimeUnit.MILLISECONDS.toNanos(500);
+    int width = Math.max(r.ok().length, j.ok().length);
+    char[] marks = " ".repeat(width).toCharArray();
+    mark(marks, (int) ((faultAt - start) / BUCKET_NANOS), 'F');
+    mark(marks, (int) ((promotedAt - start) / BUCKET_NANOS), 'P');
+    if (r.firstOnNewMs() >= 0) {
+      mark(marks, (int) ((promotedAt + r.firstOnNewMs() * 1_000_000 - start) / BUCKET_NANOS), 'R');
+    }
+    if (j.firstOnNewMs() >= 0) {
+      mark(marks, (int) ((promotedAt + j.firstOnNewMs() * 1_000_000 - start) / BUCKET_NANOS), 'J');
+    }
+    out.println("                               " + new String(marks));
+    for (Result x : List.of(r, j)) {
+      out.printf("  %-22s ok   %s%n", x.pool(), levels(x.ok(), width));
+      out.printf("  %-22s err  %s%n", "", marks(x.failed(), width, 'x'));
+      if (x.lost() > 0) {
+        out.printf("  %-22s lost %s%n", "", marks(x.lostAt(), width, '!'));
+      }
+    }
+    for (Result x : List.of(r, j)) {
+      out.printf("  %-22s longest gap %5d ms, %4d errors, first write on the new master %s after its promotion, %4d acknowledged writes lost%n",
+          x.pool(), x.longestGapMs(), x.errors(), x.firstOnNewMs() < 0 ? "not within 10 s" : x.firstOnNewMs() + " ms", x.lost());
+    }
+  }
+
+  private static void mark(char[] marks, int at, char c) {
+    if (at >= 0 && at < marks.length) {
+      marks[at] = marks[at] == ' ' ? c : marks[at];
+    }
+  }
+
+  private static String levels(int[] counts, int width) {
+    int max = 1;
+    for (int c : counts) {
+      max = Math.max(max, c);
+    }
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < width; i++) {
+      int c = i < counts.length ? counts[i] : 0;
+      b.append(c == 0 ? ' ' : LEVELS.charAt(Math.max(1, (int) Math.ceil((LEVELS.length() - 1) * c / (double) max))));
+    }
+    return b.toString();
+  }
+
+  private static String marks(int[] counts, int width, char mark) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < width; i++) {
+      b.append(i < counts.length && counts[i] > 0 ? mark : ' ');
+    }
+    return b.toString();
   }
 }

@@ -1,0 +1,96 @@
+package io.github.redismasterdiscovery.system;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import javax.tools.DiagnosticCollector;
+import javax.tools.JavaCompiler;
+import javax.tools.JavaFileObject;
+import javax.tools.SimpleJavaFileObject;
+import javax.tools.StandardJavaFileManager;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every {@code java} snippet in README.md and docs/*.md compiles as written, against the published
+ * modules: its import lines go to the top of a file, the rest into a method body (a snippet that
+ * declares a class is compiled as it is). Users paste these; none may rot.
+ */
+class ReadmeSnippetsTest {
+
+  private static final Pattern BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
+
+  record Snippet(String file, int line, String code) {
+    @Override
+    public String toString() {
+      return file + ":" + line;
+    }
+  }
+
+  static Stream<Snippet> snippets() throws IOException {
+    Path root = Path.of(System.getProperty("rmd.root", "."));
+    List<Path> files = new ArrayList<>(List.of(root.resolve("README.md")));
+    try (Stream<Path> docs = Files.list(root.resolve("docs"))) {
+      docs.filter(p -> p.toString().endsWith(".md")).sorted().forEach(files::add);
+    }
+    List<Snippet> out = new ArrayList<>();
+    for (Path f : files) {
+      String text = Files.readString(f);
+      Matcher m = BLOCK.matcher(text);
+      while (m.find()) {
+        int line = (int) text.substring(0, m.start()).chars().filter(c -> c == '\n').count() + 1;
+        out.add(new Snippet(root.relativize(f).toString(), line, m.group(1)));
+      }
+    }
+    assertThat(out).as("java snippets in README.md and docs/").isNotEmpty();
+    return out.stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("snippets")
+  void compiles(Snippet snippet) {
+    StringBuilder imports = new StringBuilder();
+    StringBuilder body = new StringBuilder();
+    for (String line : snippet.code().split("\n", -1)) {
+      (line.startsWith("import ") ? imports : body).append(line).append('\n');
+    }
+    boolean declaresClass = Pattern.compile("^(public |final |abstract )*(class|record|interface) ", Pattern.MULTILINE).matcher(body).find();
+    String source = declaresClass ? snippet.code()
+        : imports + "\nclass Snippet {\n  @SuppressWarnings(\"unused\")\n  void run() throws Exception {\n" + body + "\n  }\n}\n";
+    String name = declaresClass ? className(body.toString()) : "Snippet";
+
+    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
+    StringWriter output = new StringWriter();
+    try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, null, null)) {
+      Path out = Files.createTempDirectory("rmd-snippet");
+      JavaFileObject file = new SimpleJavaFileObject(URI.create("string:///" + name + ".java"), JavaFileObject.Kind.SOURCE) {
+        @Override
+        public CharSequence getCharContent(boolean ignoreEncodingErrors) {
+          return source;
+        }
+      };
+      boolean ok = javac.getTask(output, files, diagnostics,
+          List.of("-classpath", System.getProperty("java.class.path"), "-d", out.toString(), "-proc:none", "-Xlint:none"), null, List.of(file))
+          .call();
+      assertThat(ok).as("%s does not compile:%n%s%n%s", snippet, diagnostics.getDiagnostics(), source).isTrue();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String className(String body) {
+    Matcher m = Pattern.compile("(class|record|interface) (\\w+)").matcher(body);
+    return m.find() ? m.group(2) : "Snippet";
+  }
+}
