@@ -763,7 +763,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
           if (before.status() == SourceState.Status.STARTING) {
             log.info("{} source is up", s.kind());
           } else {
-            log.warn("{} source is back up (was {}: {})", s.kind(), before.status(), before.detail());
+            log.info("{} source is back up (was {}: {})", s.kind(), before.status(), before.detail());
           }
         } else if (after.status() != SourceState.Status.STARTING) {
           log.warn("{} source is {}: {}", s.kind(), after.status(), after.detail());

@@ -89,7 +89,9 @@ public final class ExternalAccess {
    * instead of the load balancer's ingress, where it is set.
    */
   public ExternalAccess hostAnnotation(String annotation) {
-    requireKubernetesMode("hostAnnotation");
+    if (mode != Mode.LOAD_BALANCER) {
+      throw new IllegalArgumentException("hostAnnotation applies to loadBalancers() only, not to " + mode.name().toLowerCase().replace('_', '-'));
+    }
     if (annotation == null || annotation.isBlank()) {
       throw new IllegalArgumentException("hostAnnotation must name an annotation, e.g. \"external-dns.alpha.kubernetes.io/hostname\"");
     }

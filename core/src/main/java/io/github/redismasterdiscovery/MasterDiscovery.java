@@ -731,7 +731,7 @@ public final class MasterDiscovery implements AutoCloseable {
     public MasterDiscovery build() {
       if (selector == null && sentinels.isEmpty() && dnsName == null && staticNodes.isEmpty()) {
         throw new IllegalArgumentException("no source configured: set kubernetesLabels(LabelPreset.BITNAMI), "
-            + "sentinels(\"host:26379\") with masterName(\"mymaster\"), or dnsName(\"redis-master\", 6379)");
+            + "sentinels(\"host:26379\") with masterName(\"mymaster\"), dnsName(\"redis-master\", 6379), or nodes(\"host:6379\")");
       }
       if (!sentinels.isEmpty() && masterName == null) {
         throw new IllegalArgumentException("sentinels " + sentinels + " given without masterName: set masterName(\"mymaster\") "

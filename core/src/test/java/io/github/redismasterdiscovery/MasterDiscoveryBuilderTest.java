@@ -24,7 +24,7 @@ class MasterDiscoveryBuilderTest {
 
   @Test
   void noSourceAtAll() {
-    rejects(() -> MasterDiscovery.builder().build(), "no source configured", "kubernetesLabels(LabelPreset.BITNAMI)", "sentinels(", "dnsName(");
+    rejects(() -> MasterDiscovery.builder().build(), "no source configured", "kubernetesLabels(LabelPreset.BITNAMI)", "sentinels(", "dnsName(", "nodes(");
   }
 
   @ParameterizedTest
@@ -145,6 +145,8 @@ class MasterDiscoveryBuilderTest {
     rejects(() -> ExternalAccess.nodePorts(null), "nodePorts needs a node address");
     rejects(() -> ExternalAccess.nodePorts(" "), "nodePorts needs a node address");
     rejects(() -> ExternalAccess.mapper(a -> a).serviceSelector("app=x"), "serviceSelector applies to loadBalancers() and nodePorts()");
+    rejects(() -> ExternalAccess.nodePorts("10.0.0.1").hostAnnotation("external-dns.alpha.kubernetes.io/hostname"),
+        "hostAnnotation applies to loadBalancers() only");
     rejects(() -> ExternalAccess.loadBalancers().serviceSelector("app"), "serviceSelector", "'app' is not key=value");
     rejects(() -> ExternalAccess.loadBalancers().hostAnnotation(" "), "hostAnnotation must name an annotation");
     assertThatThrownBy(() -> ExternalAccess.mapper(null)).isInstanceOf(NullPointerException.class).hasMessageContaining("mapper");

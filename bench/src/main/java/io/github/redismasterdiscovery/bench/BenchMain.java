@@ -26,7 +26,7 @@ public final class BenchMain {
     int seconds = Integer.getInteger("bench.seconds", 2);
     int failovers = Integer.getInteger("bench.failovers", 10);
     String sections = System.getProperty("bench.sections", "steady,failover,scale");
-    Path root = Path.of(System.getProperty("bench.root", "..")).toAbsolutePath().normalize();
+    Path root = Path.of(System.getProperty("bench.root", projectRoot())).toAbsolutePath().normalize();
     long start = System.nanoTime();
 
     SteadyState steady = new SteadyState();
@@ -129,10 +129,15 @@ public final class BenchMain {
               scale.fleetSeconds))
           .append("All defaults (labels and Sentinels, `verifyInterval` 5 s, Sentinel heartbeat 2 s). In one JVM the discoveries share one ")
           .append("subscription per Sentinel and one pod informer; as separate pods each would hold its own subscription (one connection ")
-          .append("and a PING every 2 s per Sentinel), so the Sentinel rows understate a real fleet by that much.\n\n")
-          .append("| server | commands/s | connections held |\n|---|---|---|\n");
+          .append("and a PING every 2 s per Sentinel), so the Sentinel rows understate a real fleet by that much. The baseline is the same ")
+          .append("window before any discovery: Sentinel's own monitoring (PING, INFO, hello) and the testkit's label updater, which asks ")
+          .append("every Sentinel every 10 ms; the fleet's own load is the difference.\n\n")
+          .append("| server | commands/s, baseline | commands/s, with the fleet | added by the fleet | connections added |\n|---|---|---|---|---|\n");
       for (int i = 0; i < scale.fleetServers.size(); i++) {
-        md.append(String.format("| %s | %.1f | %d |%n", scale.fleetServers.get(i), scale.fleetCommandsPerSecond.get(i), scale.fleetConnections.get(i)));
+        double base = scale.fleetBaselinePerSecond.get(i);
+        double with = scale.fleetCommandsPerSecond.get(i);
+        md.append(String.format("| %s | %.1f | %.1f | %.1f | %d |%n", scale.fleetServers.get(i), base, with, with - base,
+            scale.fleetConnections.get(i)));
       }
       md.append(String.format("%nJVM: %d `rmd-*` threads for %d discoveries; process CPU %.1f ms per second.%n", scale.fleetThreads, scale.fleetSize,
           scale.fleetCpuMsPerSecond));
@@ -163,8 +168,8 @@ public final class BenchMain {
   private static String fleetJson(Scale scale) {
     List<String> servers = new ArrayList<>();
     for (int i = 0; i < scale.fleetServers.size(); i++) {
-      servers.add(String.format("{\"server\":\"%s\",\"commandsPerSecond\":%.2f,\"connections\":%d}", scale.fleetServers.get(i),
-          scale.fleetCommandsPerSecond.get(i), scale.fleetConnections.get(i)));
+      servers.add(String.format("{\"server\":\"%s\",\"baselineCommandsPerSecond\":%.2f,\"commandsPerSecond\":%.2f,\"connections\":%d}",
+          scale.fleetServers.get(i), scale.fleetBaselinePerSecond.get(i), scale.fleetCommandsPerSecond.get(i), scale.fleetConnections.get(i)));
     }
     return String.format("{\"discoveries\":%d,\"seconds\":%.1f,\"threads\":%d,\"cpuMsPerSecond\":%.1f,\"servers\":[%s]}", scale.fleetSize,
         scale.fleetSeconds, scale.fleetThreads, scale.fleetCpuMsPerSecond, String.join(",", servers));
@@ -225,5 +230,11 @@ public final class BenchMain {
     return String.format("%s, %d cores, %.0f GiB RAM, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
         ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1073741824.0,
         System.getProperty("os.name"), System.getProperty("os.version"));
+  }
+
+  /** The project root whether Maven runs the bench from the root ({@code -pl bench}) or from {@code bench/}. */
+  private static String projectRoot() {
+    Path here = Path.of("").toAbsolutePath();
+    return Files.exists(here.resolve("bench/pom.xml")) ? here.toString() : here.resolve("..").toString();
   }
 }

@@ -33,6 +33,8 @@ final class Scale {
   double fleetSeconds;
   final List<String> fleetServers = new ArrayList<>();
   final List<Double> fleetCommandsPerSecond = new ArrayList<>();
+  /** The same servers' commands/s over a window of the same length before any discovery: Sentinel's own monitoring, the testkit's label updater. */
+  final List<Double> fleetBaselinePerSecond = new ArrayList<>();
   final List<Long> fleetConnections = new ArrayList<>();
   long fleetThreads;
   double fleetCpuMsPerSecond;
@@ -92,6 +94,12 @@ final class Scale {
       for (int i = 0; i < servers.size(); i++) {
         before[i] = stat(t, servers.get(i), "stats", "total_commands_processed");
         connectedBefore[i] = stat(t, servers.get(i), "clients", "connected_clients");
+      }
+      long b0 = System.nanoTime();
+      TimeUnit.SECONDS.sleep(seconds); // the baseline window: no discovery yet
+      double baselineSeconds = (System.nanoTime() - b0) / 1e9;
+      for (int i = 0; i < servers.size(); i++) {
+        fleetBaselinePerSecond.add((stat(t, servers.get(i), "stats", "total_commands_processed") - before[i] - 2) / baselineSeconds);
       }
       long threadsBefore = rmdThreads();
       List<MasterDiscovery> fleet = new ArrayList<>();

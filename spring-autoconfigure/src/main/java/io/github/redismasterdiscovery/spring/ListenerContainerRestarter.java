@@ -41,9 +41,14 @@ class ListenerContainerRestarter implements ApplicationListener<RedisMasterChang
     containers.orderedStream().forEach(container -> {
       if (container.isRunning() && container.getConnectionFactory() instanceof FailoverJedisConnectionFactory) {
         restarts.execute(() -> {
-          container.stop();
-          container.start();
-          log.info("Redis message listener container re-subscribed on the new master {}", event.getCurrent().master().orElse(null));
+          try {
+            container.stop();
+            container.start();
+            log.info("Redis message listener container re-subscribed on the new master {}", event.getCurrent().master().orElse(null));
+          } catch (RuntimeException e) {
+            log.warn("Redis message listener container could not re-subscribe on the new master {}: its subscriptions may be lost "
+                + "until it is restarted", event.getCurrent().master().orElse(null), e);
+          }
         });
       }
     });
