@@ -140,12 +140,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private long roundsStarted;
   private Cancellable nextTick;
   private Cancellable healthTick;
-  private String conflictText;
+  private String conflictText; // the conflict being reported, since conflictSinceNanos
   private long conflictSinceNanos;
   private boolean conflictWarned;
-
-  /** How long a conflict may last before it is logged as a split brain: three of Sentinel's 10 s INFO periods. */
-  static final Duration SPLIT_BRAIN_WARNING = Duration.ofSeconds(30);
   private Cancellable fenceTimer;
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
@@ -176,6 +173,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   MasterSnapshot snapshot() {
     return snapshot;
   }
+
+  /** How long a conflict may last before it is logged as a split brain: three of Sentinel's 10 s INFO periods. */
+  static final Duration SPLIT_BRAIN_WARNING = Duration.ofSeconds(30);
 
   /** How often sources' health is read between rounds: fabric8 tells no one when its watch stops. */
   static final Duration HEALTH_INTERVAL = Duration.ofSeconds(1);
