@@ -454,7 +454,8 @@ public final class RedisHaTopology implements AutoCloseable {
 
   /**
    * Waits until the topology is whole again after a fault: every node running, the Sentinels agree
-   * on a master that answers ROLE master, and every Sentinel sees all replicas healthy (no
+   * on a master that answers ROLE master, every replica acknowledges a write on it
+   * ({@link #REPLICATION_CHECK_KEY}, {@code WAIT}), and every Sentinel sees all replicas healthy (no
    * {@code s_down}, not disconnected) and all its peers. Call it between failovers: Sentinel will not
    * promote a replica it still holds as down.
    *
@@ -474,6 +475,9 @@ public final class RedisHaTopology implements AutoCloseable {
     throw new IllegalStateException("the topology is not healthy within " + timeout + ": " + why + "\n" + logs());
   }
 
+  /** The key {@link #awaitHealthy} writes on the master to see every replica acknowledge it. */
+  public static final String REPLICATION_CHECK_KEY = "rmd-testkit:replication-check";
+
   /** The first thing wrong around {@code master}: a replica not linked, or a Sentinel's view; null when none. */
   private String unhealthy(RedisProcess master) {
     for (RedisProcess replica : replicasOf(master)) {
@@ -485,6 +489,19 @@ public final class RedisHaTopology implements AutoCloseable {
       } catch (RuntimeException e) {
         return replica + " does not answer: " + e.getMessage();
       }
+    }
+    // Linked is not enough: right after a (re)synchronization a master may not stream to a replica yet, and a
+    // replica promoted then lacks every write since (seen once: promoted at replication offset 1). A write that
+    // every replica acknowledges (WAIT) proves the stream flows.
+    int replicas = replicasOf(master).size();
+    try (Jedis jedis = connect(master)) {
+      jedis.set(REPLICATION_CHECK_KEY, Long.toString(System.nanoTime()));
+      long acknowledged = jedis.waitReplicas(replicas, 100);
+      if (acknowledged < replicas) {
+        return "only " + acknowledged + " of " + replicas + " replicas of " + master + " acknowledged a write within 100 ms";
+      }
+    } catch (RuntimeException e) {
+      return master + " does not answer: " + e.getMessage();
     }
     for (RedisProcess sentinel : sentinels) {
       if (!sentinel.isRunning() || sentinel.isFrozen()) {
