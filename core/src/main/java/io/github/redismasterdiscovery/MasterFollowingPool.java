@@ -167,11 +167,14 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
 
   /**
    * Follows a new master: only a change of identity (a new generation) counts; a master lost and
-   * found again unchanged keeps its connections.
+   * found again unchanged keeps its connections. Listeners hear of changes on one thread, so this
+   * notice may come after the pool already connected to the master it announces (a slow listener
+   * ran first): then no connection is older than it and nothing is cleared.
    */
   @Override
   public void onMasterChange(MasterSnapshot previous, MasterSnapshot current) {
-    if (current.generation() == previous.generation()) {
+    long generation = current.generation();
+    if (generation == previous.generation()) {
       return;
     }
     if (current.master().isPresent() && previous.lastKnownMaster().isPresent()) {
@@ -179,7 +182,7 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
       lastSwitch = current.verifiedAt().orElseGet(Instant::now);
     }
     GenericObjectPool<T> p = pool;
-    if (p != null) {
+    if (p != null && live.stream().anyMatch(c -> c.generation() < generation)) {
       p.clear(); // idle objects of the old master; borrowed ones are destroyed when returned
     }
   }

@@ -11,6 +11,8 @@ import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -148,6 +150,45 @@ class FailoverJedisPoolIT {
         assertThat(fresh.role().get(0)).isEqualTo("master");
         assertThat(fresh.clientInfo()).contains("laddr=" + next.address());
       }
+    }
+  }
+
+  /**
+   * Listeners hear of changes on one thread, in order, so the pool may hear that a master was found
+   * after it already opened connections to it (an earlier listener was slow). Such a late notice
+   * names no master the pool's connections do not already follow: it must not clear them.
+   */
+  @Test
+  void aLateNoticeOfTheMasterThePoolAlreadyFollowsKeepsItsConnections() throws Exception {
+    RedisHaTopology t = ha.topology();
+    CountDownLatch release = new CountDownLatch(1);
+    MasterListener slow = (before, after) -> {
+      try {
+        release.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    t.labels().pause();
+    t.labels().labelNone(); // no master yet: the pool and a later listener are registered before the first notice
+    try (MasterDiscovery d = TestDiscoveries.labels(t).clientConfig(t.clientConfig()).listener(slow).build();
+        FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig())) {
+      ChangeRecorder heardAfterThePool = new ChangeRecorder();
+      d.addListener(heardAfterThePool);
+      t.labels().setLabel(t.nodeIndex(master.address()), "true");
+      assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(master.address());
+      try (Jedis j = pool.getResource()) {
+        j.set("k", "v");
+      }
+      assertThat(pool.getNumIdle()).isEqualTo(1);
+      release.countDown();
+      heardAfterThePool.nextTo(master.address(), 15); // listeners run in order: the pool has heard it too
+      assertThat(pool.getNumIdle()).as("the idle connection to the master it announces").isEqualTo(1);
+      assertThat(pool.getDestroyedCount()).isZero();
+    } finally {
+      release.countDown();
+      t.labels().resume();
     }
   }
 
