@@ -6,7 +6,7 @@ import java.util.Set;
 import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.commands.ProtocolCommand;
 
-/** What the library needs to know about commands: which only read. */
+/** What the library needs to know about commands: which only read, and which of those a replica may answer. */
 final class Commands {
 
   private static final Set<String> READ_ONLY = Set.of(
@@ -18,6 +18,10 @@ final class Commands {
       "XINFO", "BITCOUNT", "BITPOS", "GETBIT", "PFCOUNT", "GEOPOS", "GEODIST", "GEOSEARCH", "GEOHASH", "OBJECT", "MEMORY",
       "DUMP", "TOUCH", "PING", "ECHO", "TIME", "INFO", "ROLE", "LCS", "SORT_RO", "EVAL_RO", "EVALSHA_RO", "FCALL_RO");
 
+  /** Server introspection: read-only, but meant for the node it is sent to, so never sent to a replica in the master's place. */
+  private static final Set<String> ABOUT_THE_NODE = Set.of("PING", "ECHO", "TIME", "INFO", "ROLE", "OBJECT", "MEMORY", "DBSIZE", "RANDOMKEY",
+      "KEYS", "SCAN");
+
   private Commands() {}
 
   static String name(ProtocolCommand command) {
@@ -26,5 +30,11 @@ final class Commands {
 
   static boolean isReadOnly(CommandArguments args) {
     return READ_ONLY.contains(name(args.getCommand()));
+  }
+
+  /** Whether a replica may answer this command in the master's place: it reads keys and changes nothing. */
+  static boolean isReplicaRead(CommandArguments args) {
+    String name = name(args.getCommand());
+    return READ_ONLY.contains(name) && !ABOUT_THE_NODE.contains(name);
   }
 }

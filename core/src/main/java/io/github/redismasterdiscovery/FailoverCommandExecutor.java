@@ -42,7 +42,7 @@ public final class FailoverCommandExecutor implements CommandExecutor {
     return retrier.run(args, () -> {
       Connection connection;
       try {
-        connection = provider.getConnection();
+        connection = provider.getConnection(args); // a replica for reads when the provider has replica reads on
       } catch (JedisConnectionException e) {
         throw new Retrier.AttemptFailed(Retrier.Failure.NOT_EXECUTED, e);
       }

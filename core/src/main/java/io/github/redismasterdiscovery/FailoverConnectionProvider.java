@@ -1,5 +1,6 @@
 package io.github.redismasterdiscovery;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -8,6 +9,7 @@ import redis.clients.jedis.Connection;
 import redis.clients.jedis.ConnectionPool;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.providers.ConnectionProvider;
 
 /**
@@ -18,12 +20,17 @@ import redis.clients.jedis.providers.ConnectionProvider;
  * failover add a {@link FailoverCommandExecutor} ({@code new UnifiedJedis(executor, provider, new
  * CommandObjects())} in Jedis 7, {@code .commandExecutor(executor)} in Jedis 8).
  *
+ * <p>With {@link ReplicaReads}, read-only commands go to proven replicas as its {@link ReadFrom}
+ * says, within its staleness bound; writes always go to the master.
+ *
  * <p>The discovery is shared, not owned: closing the provider does not close it.
  */
 public final class FailoverConnectionProvider implements ConnectionProvider {
 
   private final MasterFollowingPool<Connection> following;
   private final FollowingConnectionPool pool;
+  private final ReadFrom readFrom;
+  private final ReplicaSet replicas;
 
   /** A provider with default pool settings and the discovery's Redis client configuration. */
   public FailoverConnectionProvider(MasterDiscovery discovery) {
@@ -32,10 +39,24 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
 
   /** A provider with these pool settings and client configuration (user, password, TLS, timeouts, database). */
   public FailoverConnectionProvider(MasterDiscovery discovery, GenericObjectPoolConfig<Connection> poolConfig, JedisClientConfig clientConfig) {
+    this(discovery, poolConfig, clientConfig, ReplicaReads.from(ReadFrom.MASTER));
+  }
+
+  /**
+   * A provider that also reads from replicas as {@code reads} says: one pool per proven replica,
+   * with the same pool settings and client configuration as the master's.
+   */
+  public FailoverConnectionProvider(MasterDiscovery discovery, GenericObjectPoolConfig<Connection> poolConfig, JedisClientConfig clientConfig,
+      ReplicaReads reads) {
     this.following = new MasterFollowingPool<>(Objects.requireNonNull(discovery, "discovery"), Objects.requireNonNull(clientConfig, "clientConfig"),
         new ConnectionKind());
     this.pool = new FollowingConnectionPool(following, Objects.requireNonNull(poolConfig, "poolConfig"));
+    this.readFrom = Objects.requireNonNull(reads, "reads").readFrom();
+    this.replicas = readFrom == ReadFrom.MASTER ? null : new ReplicaSet(discovery, reads, poolConfig, clientConfig);
     following.attach(pool);
+    if (replicas != null) {
+      replicas.start();
+    }
   }
 
   /**
@@ -49,9 +70,43 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
     return pool.getResource();
   }
 
+  /**
+   * A connection for this command: to a proven replica when replica reads are on, the command only
+   * reads and the {@link ReadFrom} says so; otherwise to the master, as {@link #getConnection()}.
+   *
+   * @throws JedisConnectionException with {@link ReadFrom#REPLICA}, when no replica is proven (the
+   *     message says what each replica last answered)
+   */
   @Override
   public Connection getConnection(CommandArguments args) {
-    return getConnection();
+    if (replicas == null || args == null || !Commands.isReplicaRead(args)) {
+      return getConnection();
+    }
+    Connection replica;
+    switch (readFrom) {
+      case MASTER_PREFERRED:
+        if (following.discovery().snapshot().master().isPresent()) {
+          return getConnection();
+        }
+        replica = replicas.borrow();
+        return replica != null ? replica : getConnection();
+      case REPLICA_PREFERRED:
+        replica = replicas.borrow();
+        return replica != null ? replica : getConnection();
+      case REPLICA:
+        replica = replicas.borrow();
+        if (replica == null) {
+          throw new JedisConnectionException(replicas.whyNone());
+        }
+        return replica;
+      default:
+        return getConnection();
+    }
+  }
+
+  /** The replicas that serve reads now (empty without replica reads). */
+  public List<HostAndPort> readReplicas() {
+    return replicas == null ? List.of() : replicas.proven();
   }
 
   @Override
@@ -87,6 +142,9 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
   /** Closes the pooled connections and stops following the discovery (which stays open). */
   @Override
   public void close() {
+    if (replicas != null) {
+      replicas.close();
+    }
     following.detach();
     pool.close();
   }
@@ -94,6 +152,7 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
   @Override
   public String toString() {
     return "FailoverConnectionProvider{master=" + following.discovery().snapshot().master().map(HostAndPort::toString).orElse("none")
+        + (replicas == null ? "" : ", readFrom=" + readFrom + ", readReplicas=" + replicas.proven())
         + ", active=" + pool.getNumActive() + ", idle=" + pool.getNumIdle() + ", " + following.stats() + "}";
   }
 

@@ -265,7 +265,7 @@ final class JedisRoleProbe implements RoleProbe {
     }
   }
 
-  private static String text(Object o) {
+  static String text(Object o) {
     return o instanceof byte[] ? new String((byte[]) o, StandardCharsets.UTF_8) : String.valueOf(o);
   }
 

@@ -85,6 +85,8 @@ public final class MasterDiscovery implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MasterDiscovery.class);
 
   private final JedisClientConfig clientConfig;
+  private final Duration probeTimeout;
+  private final AddressTranslator translator;
   private final boolean sharedDefaultClient;
   private final SharedRuntime runtime;
   private final RoleProbe probe;
@@ -148,6 +150,8 @@ public final class MasterDiscovery implements AutoCloseable {
       throw e;
     }
     this.probe = roleProbe;
+    this.probeTimeout = b.probeTimeout;
+    this.translator = translator;
     this.sharedDefaultClient = usesDefaultClient;
     DiscoveryLoop.Timing timing = new DiscoveryLoop.Timing(b.verifyInterval, b.probeInterval, b.suspectTimeout, b.chaseTimeout,
         b.writeFence, b.writeFenceTimeout, b.sentinelRefresh);
@@ -327,6 +331,21 @@ public final class MasterDiscovery implements AutoCloseable {
   /** The Redis client configuration (credentials, TLS, database) as the application gave it. */
   JedisClientConfig clientConfig() {
     return clientConfig;
+  }
+
+  /** How long one node may take to answer a probe. */
+  Duration probeTimeout() {
+    return probeTimeout;
+  }
+
+  /** How addresses named by Redis and Sentinel are reached from here. */
+  AddressTranslator translator() {
+    return translator;
+  }
+
+  /** The threads every discovery shares. */
+  SharedRuntime runtime() {
+    return runtime;
   }
 
   /**

@@ -15,7 +15,8 @@ import java.util.stream.Collectors;
  * Runs every benchmark in one JVM and writes {@code docs/benchmarks.md} and
  * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (5),
  * {@code bench.seconds} per measurement (2), {@code bench.failovers} per client and fault (10),
- * {@code bench.sections} (steady,failover,scale).
+ * {@code bench.sections} (steady,failover,scale; {@code reads} runs the replica-reads comparison, written
+ * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone).
  */
 public final class BenchMain {
 
@@ -43,6 +44,24 @@ public final class BenchMain {
     if (sections.contains("scale")) {
       scale.run();
       scale.fleet(Integer.getInteger("bench.fleet", 100), 30);
+    }
+    if (sections.contains("reads")) {
+      ReplicaReadsBench reads = new ReplicaReadsBench();
+      long readsStart = System.nanoTime();
+      try (RedisHaTopology t = RedisHaTopology.builder().start()) {
+        reads.run(t, rounds, seconds);
+      }
+      String md = "# Benchmarks: reads from replicas\n\nLatest run: " + Instant.now() + ", "
+          + String.format("%.1f", (System.nanoTime() - readsStart) / 6e10) + " minutes.\n\n- Machine: " + machine() + "\n- Versions: JDK "
+          + System.getProperty("java.version") + ", Redis " + RedisBinary.version() + ", Jedis " + jedisVersion()
+          + "\n- Topology: the testkit's 1 master + 2 replicas + 3 Sentinels on loopback.\n- Reproduce: `./mvnw -B -q install -DskipTests && "
+          + "./mvnw -B -q -pl bench exec:java -Dbench.sections=reads` (rounds " + rounds + ", " + seconds + " s each).\n\n" + reads.markdown();
+      Files.createDirectories(root.resolve("docs"));
+      Files.writeString(root.resolve("docs/benchmarks-replica-reads.md"), md);
+      System.out.println(md);
+      if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale")) {
+        return; // run alone: docs/benchmarks.md keeps its last full run
+      }
     }
     String machine = machine();
     String versions = "JDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), Redis "

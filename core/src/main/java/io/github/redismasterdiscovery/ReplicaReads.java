@@ -1,0 +1,102 @@
+package io.github.redismasterdiscovery;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Opt-in reads from replicas for a {@link FailoverConnectionProvider}: where read-only commands go
+ * ({@link ReadFrom}) and how stale a replica may be.
+ *
+ * <p>The bound is a guarantee, not a target. Every {@link #checkInterval()} the provider asks the
+ * master for its replication offset, then each replica the master lists for its own: a replica that
+ * answers as a connected replica of that master, at or past that offset, holds every write the
+ * master acknowledged before it was asked. Such a replica serves reads for {@link #maxStaleness()}
+ * after that moment and no longer unless proven again; a replica that lags (or stalls, or loses its
+ * link) therefore leaves the read set within the bound, and comes back once it has caught up. A read
+ * started at time {@code t} sees every write acknowledged before {@code t - maxStaleness}. On a
+ * failover every proof ends at once: replicas are proven again against the new master, and the old
+ * master serves reads only once it replicates from the new one and has caught up.
+ *
+ * <p>Cost: each provider with replica reads sends one {@code ROLE} per check to the master and to
+ * each replica, over one connection per node (client name {@code rmd-replicas}).
+ *
+ * <pre>{@code
+ * ReplicaReads reads = ReplicaReads.from(ReadFrom.REPLICA_PREFERRED).maxStaleness(Duration.ofSeconds(1));
+ * }</pre>
+ */
+public final class ReplicaReads {
+
+  private final ReadFrom readFrom;
+  private final Duration maxStaleness;
+  private final Duration checkInterval;
+
+  private ReplicaReads(ReadFrom readFrom, Duration maxStaleness, Duration checkInterval) {
+    this.readFrom = readFrom;
+    this.maxStaleness = maxStaleness;
+    this.checkInterval = checkInterval;
+  }
+
+  /** Reads routed as {@code readFrom} says, at most 1 s stale, checked every 250 ms. */
+  public static ReplicaReads from(ReadFrom readFrom) {
+    return new ReplicaReads(Objects.requireNonNull(readFrom, "readFrom"), Duration.ofSeconds(1), null);
+  }
+
+  /**
+   * How far behind the master a replica's data may be (default 1 s). The check interval, unless
+   * set, is a quarter of it, so that a healthy replica is proven again well before its proof ends.
+   *
+   * @throws IllegalArgumentException unless positive
+   */
+  public ReplicaReads maxStaleness(Duration maxStaleness) {
+    Objects.requireNonNull(maxStaleness, "maxStaleness");
+    if (maxStaleness.isZero() || maxStaleness.isNegative()) {
+      throw new IllegalArgumentException("maxStaleness must be positive, was " + maxStaleness
+          + ": use ReadFrom.MASTER for reads that must see every acknowledged write");
+    }
+    if (checkInterval != null && checkInterval.compareTo(maxStaleness) >= 0) {
+      throw checkIntervalTooLong(checkInterval, maxStaleness);
+    }
+    return new ReplicaReads(readFrom, maxStaleness, checkInterval);
+  }
+
+  /**
+   * How often replicas are proven (default a quarter of {@link #maxStaleness()}).
+   *
+   * @throws IllegalArgumentException unless positive and shorter than {@link #maxStaleness()}
+   */
+  public ReplicaReads checkInterval(Duration checkInterval) {
+    Objects.requireNonNull(checkInterval, "checkInterval");
+    if (checkInterval.isZero() || checkInterval.isNegative()) {
+      throw new IllegalArgumentException("checkInterval must be positive, was " + checkInterval);
+    }
+    if (checkInterval.compareTo(maxStaleness) >= 0) {
+      throw checkIntervalTooLong(checkInterval, maxStaleness);
+    }
+    return new ReplicaReads(readFrom, maxStaleness, checkInterval);
+  }
+
+  private static IllegalArgumentException checkIntervalTooLong(Duration checkInterval, Duration maxStaleness) {
+    return new IllegalArgumentException("checkInterval " + checkInterval + " must be shorter than maxStaleness " + maxStaleness
+        + " (a quarter of it is a good choice), or every replica would drop out between two checks");
+  }
+
+  /** Where read-only commands go. */
+  public ReadFrom readFrom() {
+    return readFrom;
+  }
+
+  /** How far behind the master a replica serving reads may be. */
+  public Duration maxStaleness() {
+    return maxStaleness;
+  }
+
+  /** How often replicas are proven. */
+  public Duration checkInterval() {
+    return checkInterval != null ? checkInterval : maxStaleness.dividedBy(4);
+  }
+
+  @Override
+  public String toString() {
+    return "ReplicaReads{readFrom=" + readFrom + ", maxStaleness=" + maxStaleness + ", checkInterval=" + checkInterval() + "}";
+  }
+}

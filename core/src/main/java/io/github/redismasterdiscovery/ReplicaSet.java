@@ -1,0 +1,401 @@
+package io.github.redismasterdiscovery;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.Connection;
+import redis.clients.jedis.ConnectionPool;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisException;
+
+/**
+ * The replicas a {@link FailoverConnectionProvider} may read from, proven as {@link ReplicaReads}
+ * describes, with one connection pool per replica. Checks run on the discovery's shared threads;
+ * picking a replica for a read is a few volatile reads.
+ */
+final class ReplicaSet implements MasterListener, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ReplicaSet.class);
+
+  static final String CLIENT_NAME = "rmd-replicas";
+
+  /** A replica held everything the master had acknowledged at {@code atNanos}, in {@code generation}. */
+  private record Proof(long generation, long atNanos) {}
+
+  private final MasterDiscovery discovery;
+  private final ReplicaReads reads;
+  private final long maxStalenessNanos;
+  private final JedisClientConfig readConfig;
+  private final JedisClientConfig checkConfig;
+  private final GenericObjectPoolConfig<Connection> poolConfig;
+  private final SharedRuntime runtime;
+  private final AddressTranslator translator;
+  private final long checkTimeoutMillis;
+  private final Map<HostAndPort, Replica> replicas = new ConcurrentHashMap<>();
+  private volatile Replica[] listed = new Replica[0];
+  private final AtomicInteger next = new AtomicInteger();
+  private final AtomicBoolean checkQueued = new AtomicBoolean();
+  private volatile boolean closed;
+  private volatile String lastProblem = "not checked yet";
+  private ScheduledFuture<?> timer;
+  private Jedis masterConnection;
+  private HostAndPort masterConnectionTo;
+
+  ReplicaSet(MasterDiscovery discovery, ReplicaReads reads, GenericObjectPoolConfig<Connection> poolConfig, JedisClientConfig readConfig) {
+    this.discovery = discovery;
+    this.reads = reads;
+    this.maxStalenessNanos = reads.maxStaleness().toNanos();
+    this.readConfig = readConfig;
+    Duration timeout = discovery.probeTimeout();
+    this.checkConfig = RedisConfigs.named(RedisConfigs.withTimeouts(readConfig, timeout), CLIENT_NAME);
+    this.checkTimeoutMillis = 2 * timeout.toMillis() + 200;
+    this.poolConfig = poolConfig.clone();
+    this.runtime = discovery.runtime();
+    this.translator = discovery.translator();
+  }
+
+  /** Starts checking, now and every check interval, and re-checks at once on each master change. */
+  void start() {
+    discovery.addListener(this);
+    checkSoon();
+  }
+
+  @Override
+  public void onMasterChange(MasterSnapshot previous, MasterSnapshot current) {
+    checkSoon(); // proofs of the old generation ended with it (see eligible); prove the replicas of the new master
+  }
+
+  private void checkSoon() {
+    if (!closed && checkQueued.compareAndSet(false, true)) {
+      if (!runtime.io(this::checkAndReschedule)) {
+        checkQueued.set(false);
+      }
+    }
+  }
+
+  private void checkAndReschedule() {
+    checkQueued.set(false);
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      try {
+        check();
+      } catch (RuntimeException e) {
+        lastProblem = "check failed: " + JedisRoleProbe.firstLine(e);
+        log.debug("replica check failed", e);
+      }
+      timer = closed ? null : runtime.later(reads.checkInterval().toNanos(), this::checkAndReschedule);
+    }
+  }
+
+  /** One round: the master's offset, then each listed replica's role and offset. Runs under this object's lock. */
+  private void check() {
+    MasterSnapshot s = discovery.snapshot();
+    HostAndPort master = s.master().orElse(null);
+    if (master == null) {
+      lastProblem = "no verified master to compare replicas with";
+      return; // proofs run out on their own
+    }
+    long generation = s.generation();
+    long askedAt = System.nanoTime();
+    List<Object> role;
+    try {
+      role = masterConnection(master).role();
+    } catch (RuntimeException e) {
+      closeMasterConnection();
+      lastProblem = master + " (master): " + JedisRoleProbe.firstLine(e);
+      return;
+    }
+    if (role.size() < 3 || !"master".equals(JedisRoleProbe.text(role.get(0)))) {
+      lastProblem = master + " no longer answers as master";
+      discovery.checkNow();
+      return;
+    }
+    long masterOffset = ((Number) role.get(1)).longValue();
+    Map<HostAndPort, Replica> seen = new LinkedHashMap<>();
+    for (Object entry : (List<?>) role.get(2)) {
+      List<?> e = (List<?>) entry;
+      HostAndPort announced = new HostAndPort(JedisRoleProbe.text(e.get(0)), Integer.parseInt(JedisRoleProbe.text(e.get(1))));
+      HostAndPort address = translator.translate(announced);
+      if (address != null && !address.equals(master)) {
+        seen.put(address, replicas.computeIfAbsent(address, Replica::new));
+      }
+    }
+    for (Replica gone : replicas.values()) {
+      if (!seen.containsKey(gone.address)) {
+        replicas.remove(gone.address); // the master no longer lists it: its link is down
+        gone.drop(master + " no longer lists it as a connected replica");
+        gone.close();
+      }
+    }
+    listed = seen.values().toArray(new Replica[0]);
+    List<CompletableFuture<Void>> asked = new ArrayList<>();
+    for (Replica r : seen.values()) {
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      if (r.busy.compareAndSet(false, true)) {
+        if (runtime.io(() -> {
+          try {
+            r.verify(master, generation, askedAt, masterOffset);
+          } finally {
+            r.busy.set(false);
+            f.complete(null);
+          }
+        })) {
+          asked.add(f);
+        } else {
+          r.busy.set(false);
+        }
+      }
+    }
+    try {
+      CompletableFuture.allOf(asked.toArray(new CompletableFuture<?>[0])).get(checkTimeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      // a stalled replica: its proof runs out; the others were recorded as they answered
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException e) {
+      log.debug("replica check failed", e);
+    }
+    lastProblem = listed.length == 0 ? master + " lists no connected replica" : null;
+  }
+
+  private Jedis masterConnection(HostAndPort master) {
+    if (masterConnection == null || !master.equals(masterConnectionTo) || masterConnection.isBroken()) {
+      closeMasterConnection();
+      masterConnection = new Jedis(master, checkConfig);
+      masterConnectionTo = master;
+    }
+    return masterConnection;
+  }
+
+  private void closeMasterConnection() {
+    JedisRoleProbe.closeQuietly(masterConnection);
+    masterConnection = null;
+    masterConnectionTo = null;
+  }
+
+  /**
+   * Whether a replica's master is ours: the same address, or the same port at a name that resolves to
+   * the same IP (labels name pods by IP, Sentinel may announce their hostnames).
+   */
+  static boolean sameNode(HostAndPort ours, HostAndPort theirs) {
+    if (ours.equals(theirs)) {
+      return true;
+    }
+    if (theirs == null || ours.getPort() != theirs.getPort()) {
+      return false;
+    }
+    try {
+      Set<InetAddress> a = Set.of(InetAddress.getAllByName(ours.getHost()));
+      for (InetAddress b : InetAddress.getAllByName(theirs.getHost())) {
+        if (a.contains(b)) {
+          return true;
+        }
+      }
+      return false;
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private boolean eligible(Replica r, long generation, long now) {
+    Proof p = r.proof;
+    return p != null && p.generation == generation && now - p.atNanos <= maxStalenessNanos;
+  }
+
+  /**
+   * A connection to a proven replica (round robin), or null when none is proven or none could be
+   * reached. A replica whose connection fails here leaves the read set until it is proven again.
+   */
+  Connection borrow() {
+    Replica[] candidates = listed;
+    int n = candidates.length;
+    if (n == 0) {
+      return null;
+    }
+    long generation = discovery.snapshot().generation();
+    int start = Math.floorMod(next.getAndIncrement(), n);
+    for (int i = 0; i < n; i++) {
+      Replica r = candidates[(start + i) % n];
+      if (!eligible(r, generation, System.nanoTime())) {
+        continue;
+      }
+      try {
+        return r.pool.getResource();
+      } catch (JedisException e) {
+        r.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+      }
+    }
+    return null;
+  }
+
+  /** The replicas that serve reads now. */
+  List<HostAndPort> proven() {
+    long generation = discovery.snapshot().generation();
+    long now = System.nanoTime();
+    List<HostAndPort> out = new ArrayList<>();
+    for (Replica r : listed) {
+      if (eligible(r, generation, now)) {
+        out.add(r.address);
+      }
+    }
+    return out;
+  }
+
+  /** Why no replica serves reads: what each one last answered (never a secret). */
+  String whyNone() {
+    StringBuilder b = new StringBuilder("no replica proven within maxStaleness ").append(reads.maxStaleness().toMillis()).append(" ms");
+    String problem = lastProblem;
+    if (problem != null) {
+      b.append(": ").append(problem);
+    }
+    for (Replica r : listed) {
+      b.append("; ").append(r.address).append(": ").append(r.state);
+    }
+    return b.toString();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    discovery.removeListener(this);
+    synchronized (this) {
+      if (timer != null) {
+        timer.cancel(false);
+        timer = null;
+      }
+      closeMasterConnection();
+      replicas.values().forEach(Replica::close);
+      replicas.clear();
+      listed = new Replica[0];
+    }
+  }
+
+  /** One replica: its read pool, the connection that checks it, its latest proof. */
+  private final class Replica {
+    final HostAndPort address;
+    final ReplicaPool pool;
+    final AtomicBoolean busy = new AtomicBoolean();
+    volatile Proof proof;
+    volatile String state = "not checked yet";
+    private boolean serving;
+    private Jedis checker;
+
+    Replica(HostAndPort address) {
+      this.address = address;
+      this.pool = new ReplicaPool(this, address, readConfig, poolConfig);
+    }
+
+    /** Asks the replica for its role and offset; runs on the I/O pool, one at a time per replica. */
+    void verify(HostAndPort master, long generation, long askedAt, long masterOffset) {
+      List<Object> role;
+      synchronized (this) {
+        try {
+          if (checker == null || checker.isBroken()) {
+            JedisRoleProbe.closeQuietly(checker);
+            checker = new Jedis(address, checkConfig);
+          }
+          role = checker.role();
+        } catch (RuntimeException e) {
+          JedisRoleProbe.closeQuietly(checker);
+          checker = null;
+          drop(JedisRoleProbe.firstLine(e));
+          return;
+        }
+      }
+      try {
+        String kind = JedisRoleProbe.text(role.get(0));
+        if (!"slave".equals(kind) && !"replica".equals(kind)) {
+          drop("answers ROLE " + kind + ", not replica");
+          return;
+        }
+        HostAndPort itsMaster = translator.translate(new HostAndPort(JedisRoleProbe.text(role.get(1)), Integer.parseInt(JedisRoleProbe.text(role.get(2)))));
+        String link = JedisRoleProbe.text(role.get(3));
+        long offset = ((Number) role.get(4)).longValue();
+        if (!sameNode(master, itsMaster)) {
+          drop("replica of " + itsMaster + ", not of the master " + master);
+        } else if (!"connected".equals(link)) {
+          drop("link to the master is " + link);
+        } else if (offset >= masterOffset) {
+          Proof p = proof;
+          if (p == null || p.generation != generation || p.atNanos < askedAt) {
+            proof = new Proof(generation, askedAt);
+          }
+          state = "caught up with master " + master;
+        } else {
+          // The last proof stands until it runs out: its data is at most maxStaleness old.
+          state = "behind master " + master + " by " + (masterOffset - offset) + " bytes";
+        }
+      } catch (RuntimeException e) {
+        drop("sent an unreadable ROLE reply: " + JedisRoleProbe.firstLine(e));
+        return;
+      }
+      noteServing(eligible(this, generation, System.nanoTime()));
+    }
+
+    /** Out of the read set until proven again. */
+    void drop(String why) {
+      proof = null;
+      state = why;
+      noteServing(false);
+    }
+
+    /** Logs each change between serving reads and not, with the reason. */
+    private synchronized void noteServing(boolean now) {
+      if (now != serving) {
+        serving = now;
+        if (now) {
+          log.info("Replica {} serves reads: {}", address, state);
+        } else {
+          log.info("Replica {} left the read set: {}", address, state);
+        }
+      }
+    }
+
+    void close() {
+      proof = null;
+      synchronized (this) {
+        JedisRoleProbe.closeQuietly(checker);
+        checker = null;
+      }
+      pool.close();
+    }
+  }
+
+  /** A Jedis connection pool for one replica; a connection returned broken takes the replica out of the read set. */
+  private static final class ReplicaPool extends ConnectionPool {
+    private final Replica replica;
+
+    ReplicaPool(Replica replica, HostAndPort address, JedisClientConfig config, GenericObjectPoolConfig<Connection> poolConfig) {
+      super(address, config, poolConfig);
+      this.replica = replica;
+    }
+
+    @Override
+    public void returnBrokenResource(Connection resource) {
+      replica.drop("a read failed on a broken connection");
+      super.returnBrokenResource(resource);
+    }
+  }
+}
