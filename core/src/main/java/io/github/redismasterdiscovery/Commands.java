@@ -18,9 +18,12 @@ final class Commands {
       "XINFO", "BITCOUNT", "BITPOS", "GETBIT", "PFCOUNT", "GEOPOS", "GEODIST", "GEOSEARCH", "GEOHASH", "OBJECT", "MEMORY",
       "DUMP", "TOUCH", "PING", "ECHO", "TIME", "INFO", "ROLE", "LCS", "SORT_RO", "EVAL_RO", "EVALSHA_RO", "FCALL_RO");
 
-  /** Server introspection: read-only, but meant for the node it is sent to, so never sent to a replica in the master's place. */
-  private static final Set<String> ABOUT_THE_NODE = Set.of("PING", "ECHO", "TIME", "INFO", "ROLE", "OBJECT", "MEMORY", "DBSIZE", "RANDOMKEY",
-      "KEYS", "SCAN");
+  /**
+   * Read-only, but never sent to a replica in the master's place: server introspection meant for the
+   * node asked, and {@code EVALSHA_RO} (each node has its own script cache: a replica may answer NOSCRIPT).
+   */
+  private static final Set<String> NOT_ON_REPLICAS = Set.of("PING", "ECHO", "TIME", "INFO", "ROLE", "OBJECT", "MEMORY", "DBSIZE", "RANDOMKEY",
+      "KEYS", "SCAN", "EVALSHA_RO");
 
   private Commands() {}
 
@@ -35,6 +38,6 @@ final class Commands {
   /** Whether a replica may answer this command in the master's place: it reads keys and changes nothing. */
   static boolean isReplicaRead(CommandArguments args) {
     String name = name(args.getCommand());
-    return READ_ONLY.contains(name) && !ABOUT_THE_NODE.contains(name);
+    return READ_ONLY.contains(name) && !NOT_ON_REPLICAS.contains(name);
   }
 }

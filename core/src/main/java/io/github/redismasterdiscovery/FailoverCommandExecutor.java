@@ -71,7 +71,12 @@ public final class FailoverCommandExecutor implements CommandExecutor {
           }
         }
         return result;
-      } catch (JedisDataException | JedisConnectionException e) {
+      } catch (JedisDataException e) {
+        if (Retrier.refusedUnrun(e)) {
+          connection.setBroken(); // a node loading its data or cut off from its master: not this connection's node for now
+        }
+        throw Retrier.inFlight(e);
+      } catch (JedisConnectionException e) {
         throw Retrier.inFlight(e);
       }
     });

@@ -9,7 +9,6 @@ import redis.clients.jedis.Connection;
 import redis.clients.jedis.ConnectionPool;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
-import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.providers.ConnectionProvider;
 
 /**
@@ -74,8 +73,10 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
    * A connection for this command: to a proven replica when replica reads are on, the command only
    * reads and the {@link ReadFrom} says so; otherwise to the master, as {@link #getConnection()}.
    *
-   * @throws JedisConnectionException with {@link ReadFrom#REPLICA}, when no replica is proven (the
+   * @throws redis.clients.jedis.exceptions.JedisConnectionException with {@link ReadFrom#REPLICA}, when no replica is proven (the
    *     message says what each replica last answered)
+   * @throws redis.clients.jedis.exceptions.JedisException with {@link ReadFrom#REPLICA}, when every
+   *     proven replica's pool stayed exhausted for {@code maxWait}
    */
   @Override
   public Connection getConnection(CommandArguments args) {
@@ -88,17 +89,13 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
         if (following.discovery().snapshot().master().isPresent()) {
           return getConnection();
         }
-        replica = replicas.borrow();
+        replica = replicas.borrow(false);
         return replica != null ? replica : getConnection();
       case REPLICA_PREFERRED:
-        replica = replicas.borrow();
+        replica = replicas.borrow(false);
         return replica != null ? replica : getConnection();
       case REPLICA:
-        replica = replicas.borrow();
-        if (replica == null) {
-          throw new JedisConnectionException(replicas.whyNone());
-        }
-        return replica;
+        return replicas.borrow(true);
       default:
         return getConnection();
     }

@@ -99,7 +99,11 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
 
   /** The one deadline of a borrow: the pool's maxWait as it is set now, else 10 s (never forever). */
   private Duration maxWait() {
-    Duration maxWait = pool.getMaxWaitDuration();
+    return bounded(pool.getMaxWaitDuration());
+  }
+
+  /** A pool's maxWait as a deadline: an infinite (negative) one counts as 10 s. */
+  static Duration bounded(Duration maxWait) {
     return maxWait.isNegative() ? Duration.ofSeconds(10) : maxWait;
   }
 

@@ -13,7 +13,8 @@ import java.util.Objects;
  * master acknowledged before it was asked. Such a replica serves reads for {@link #maxStaleness()}
  * after that moment and no longer unless proven again; a replica that lags (or stalls, or loses its
  * link) therefore leaves the read set within the bound, and comes back once it has caught up. A read
- * started at time {@code t} sees every write acknowledged before {@code t - maxStaleness}. On a
+ * started at time {@code t} sees every write acknowledged before {@code t - maxStaleness} (that is,
+ * every such write Redis kept: one a failover lost with the old master is gone everywhere). On a
  * failover every proof ends at once: replicas are proven again against the new master, and the old
  * master serves reads only once it replicates from the new one and has caught up.
  *

@@ -4,17 +4,20 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.commons.pool2.PooledObject;
+import org.apache.commons.pool2.PooledObjectFactory;
+import org.apache.commons.pool2.impl.DefaultPooledObject;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +26,8 @@ import redis.clients.jedis.ConnectionPool;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
 
 /**
@@ -45,9 +50,9 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   private final JedisClientConfig readConfig;
   private final JedisClientConfig checkConfig;
   private final GenericObjectPoolConfig<Connection> poolConfig;
+  private final Duration maxWait;
   private final SharedRuntime runtime;
   private final AddressTranslator translator;
-  private final long checkTimeoutMillis;
   private final Map<HostAndPort, Replica> replicas = new ConcurrentHashMap<>();
   private volatile Replica[] listed = new Replica[0];
   private final AtomicInteger next = new AtomicInteger();
@@ -65,8 +70,8 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     this.readConfig = readConfig;
     Duration timeout = discovery.probeTimeout();
     this.checkConfig = RedisConfigs.named(RedisConfigs.withTimeouts(readConfig, timeout), CLIENT_NAME);
-    this.checkTimeoutMillis = 2 * timeout.toMillis() + 200;
     this.poolConfig = poolConfig.clone();
+    this.maxWait = MasterFollowingPool.bounded(poolConfig.getMaxWaitDuration());
     this.runtime = discovery.runtime();
     this.translator = discovery.translator();
   }
@@ -150,32 +155,17 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       }
     }
     listed = seen.values().toArray(new Replica[0]);
-    List<CompletableFuture<Void>> asked = new ArrayList<>();
+    // Each replica answers on its own I/O task: one that stalls delays no other's proof, nor the next round.
     for (Replica r : seen.values()) {
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      if (r.busy.compareAndSet(false, true)) {
-        if (runtime.io(() -> {
-          try {
-            r.verify(master, generation, askedAt, masterOffset);
-          } finally {
-            r.busy.set(false);
-            f.complete(null);
-          }
-        })) {
-          asked.add(f);
-        } else {
+      if (r.busy.compareAndSet(false, true) && !runtime.io(() -> {
+        try {
+          r.verify(master, generation, askedAt, masterOffset);
+        } finally {
           r.busy.set(false);
         }
+      })) {
+        r.busy.set(false);
       }
-    }
-    try {
-      CompletableFuture.allOf(asked.toArray(new CompletableFuture<?>[0])).get(checkTimeoutMillis, TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      // a stalled replica: its proof runs out; the others were recorded as they answered
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (java.util.concurrent.ExecutionException e) {
-      log.debug("replica check failed", e);
     }
     lastProblem = listed.length == 0 ? master + " lists no connected replica" : null;
   }
@@ -207,7 +197,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       return false;
     }
     try {
-      Set<InetAddress> a = Set.of(InetAddress.getAllByName(ours.getHost()));
+      Set<InetAddress> a = new HashSet<>(Arrays.asList(InetAddress.getAllByName(ours.getHost())));
       for (InetAddress b : InetAddress.getAllByName(theirs.getHost())) {
         if (a.contains(b)) {
           return true;
@@ -225,27 +215,49 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   }
 
   /**
-   * A connection to a proven replica (round robin), or null when none is proven or none could be
-   * reached. A replica whose connection fails here leaves the read set until it is proven again.
+   * A connection to a proven replica, round robin, or null when none is proven (and {@code required}
+   * is false). Replicas whose pool has an idle connection or room for one are tried first, without
+   * waiting; only if every proven replica's pool is exhausted does it wait, once, up to the pool's
+   * {@code maxWait} (10 s when infinite). A replica that cannot be connected to leaves the read set.
+   *
+   * @throws JedisConnectionException when {@code required} and no replica is proven (the message says
+   *     what each one last answered)
+   * @throws JedisException when {@code required} and every proven replica's pool stayed exhausted
    */
-  Connection borrow() {
+  Connection borrow(boolean required) {
     Replica[] candidates = listed;
     int n = candidates.length;
-    if (n == 0) {
-      return null;
-    }
     long generation = discovery.snapshot().generation();
-    int start = Math.floorMod(next.getAndIncrement(), n);
+    int start = n == 0 ? 0 : Math.floorMod(next.getAndIncrement(), n);
+    Replica busy = null;
     for (int i = 0; i < n; i++) {
       Replica r = candidates[(start + i) % n];
       if (!eligible(r, generation, System.nanoTime())) {
         continue;
       }
       try {
-        return r.pool.getResource();
-      } catch (JedisException e) {
+        return r.borrow(Duration.ZERO);
+      } catch (NoSuchElementException exhausted) {
+        busy = busy == null ? r : busy;
+      } catch (Exception e) {
         r.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
       }
+    }
+    if (busy != null) {
+      try {
+        return busy.borrow(maxWait);
+      } catch (NoSuchElementException exhausted) {
+        if (required) {
+          throw new JedisException("no connection to a proven replica within maxWait " + maxWait.toMillis() + " ms: every replica's pool is "
+              + "exhausted (maxTotal " + poolConfig.getMaxTotal() + " each)");
+        }
+        return null;
+      } catch (Exception e) {
+        busy.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+      }
+    }
+    if (required) {
+      throw new JedisConnectionException(whyNone());
     }
     return null;
   }
@@ -300,17 +312,28 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     volatile Proof proof;
     volatile String state = "not checked yet";
     private boolean serving;
+    private boolean retired;
     private Jedis checker;
 
     Replica(HostAndPort address) {
       this.address = address;
-      this.pool = new ReplicaPool(this, address, readConfig, poolConfig);
+      this.pool = new ReplicaPool(this, new Factory(address, readConfig), poolConfig);
+    }
+
+    /** A pooled connection, waiting at most {@code wait} when the pool is exhausted. */
+    Connection borrow(Duration wait) throws Exception {
+      Connection c = pool.borrowObject(wait);
+      c.setHandlingPool(pool);
+      return c;
     }
 
     /** Asks the replica for its role and offset; runs on the I/O pool, one at a time per replica. */
     void verify(HostAndPort master, long generation, long askedAt, long masterOffset) {
       List<Object> role;
       synchronized (this) {
+        if (retired) {
+          return; // a check that ran late: this replica left, and no connection is opened for it
+        }
         try {
           if (checker == null || checker.isBroken()) {
             JedisRoleProbe.closeQuietly(checker);
@@ -330,17 +353,18 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
           drop("answers ROLE " + kind + ", not replica");
           return;
         }
-        HostAndPort itsMaster = translator.translate(new HostAndPort(JedisRoleProbe.text(role.get(1)), Integer.parseInt(JedisRoleProbe.text(role.get(2)))));
+        HostAndPort announced = new HostAndPort(JedisRoleProbe.text(role.get(1)), Integer.parseInt(JedisRoleProbe.text(role.get(2))));
+        HostAndPort itsMaster = translator.translate(announced);
         String link = JedisRoleProbe.text(role.get(3));
         long offset = ((Number) role.get(4)).longValue();
-        if (!sameNode(master, itsMaster)) {
-          drop("replica of " + itsMaster + ", not of the master " + master);
+        if (itsMaster == null || !sameNode(master, itsMaster)) {
+          drop("replica of " + (itsMaster != null ? itsMaster : announced + " (no address from here)") + ", not of the master " + master);
         } else if (!"connected".equals(link)) {
           drop("link to the master is " + link);
         } else if (offset >= masterOffset) {
           Proof p = proof;
-          if (p == null || p.generation != generation || p.atNanos < askedAt) {
-            proof = new Proof(generation, askedAt);
+          if (p == null || p.generation < generation || (p.generation == generation && p.atNanos < askedAt)) {
+            proof = new Proof(generation, askedAt); // never replaced by a late answer to an older question
           }
           state = "caught up with master " + master;
         } else {
@@ -376,6 +400,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     void close() {
       proof = null;
       synchronized (this) {
+        retired = true;
         JedisRoleProbe.closeQuietly(checker);
         checker = null;
       }
@@ -387,8 +412,8 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   private static final class ReplicaPool extends ConnectionPool {
     private final Replica replica;
 
-    ReplicaPool(Replica replica, HostAndPort address, JedisClientConfig config, GenericObjectPoolConfig<Connection> poolConfig) {
-      super(address, config, poolConfig);
+    ReplicaPool(Replica replica, Factory factory, GenericObjectPoolConfig<Connection> poolConfig) {
+      super(factory, poolConfig);
       this.replica = replica;
     }
 
@@ -396,6 +421,70 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     public void returnBrokenResource(Connection resource) {
       replica.drop("a read failed on a broken connection");
       super.returnBrokenResource(resource);
+    }
+  }
+
+  /** Opens, checks and closes connections to one replica. */
+  private static final class Factory implements PooledObjectFactory<Connection> {
+    private final HostAndPort address;
+    private final JedisClientConfig config;
+
+    Factory(HostAndPort address, JedisClientConfig config) {
+      this.address = address;
+      this.config = config;
+    }
+
+    @Override
+    public PooledObject<Connection> makeObject() {
+      return new DefaultPooledObject<>(new ReplicaConnection(address, config));
+    }
+
+    @Override
+    public void destroyObject(PooledObject<Connection> p) {
+      try {
+        p.getObject().disconnect();
+      } catch (RuntimeException ignored) {
+        // already broken
+      }
+    }
+
+    @Override
+    public boolean validateObject(PooledObject<Connection> p) {
+      Connection c = p.getObject();
+      try {
+        return c.isConnected() && !c.isBroken() && c.ping();
+      } catch (RuntimeException e) {
+        return false;
+      }
+    }
+
+    @Override
+    public void activateObject(PooledObject<Connection> p) {}
+
+    @Override
+    public void passivateObject(PooledObject<Connection> p) {}
+  }
+
+  /**
+   * A connection to a replica that counts itself broken once the replica refuses a command for its
+   * state ({@code LOADING} during a full resync, {@code MASTERDOWN} without its master), so that
+   * returning it takes the replica out of the read set, with or without the retrying executor.
+   */
+  private static final class ReplicaConnection extends Connection {
+    ReplicaConnection(HostAndPort address, JedisClientConfig config) {
+      super(address, config);
+    }
+
+    @Override
+    protected Object readProtocolWithCheckingBroken() {
+      try {
+        return super.readProtocolWithCheckingBroken();
+      } catch (JedisDataException e) {
+        if (Retrier.refusedUnrun(e)) {
+          setBroken();
+        }
+        throw e;
+      }
     }
   }
 }

@@ -75,13 +75,23 @@ final class Retrier {
 
   /** Classifies an exception thrown while the command was in flight (sent, reply pending). */
   static RuntimeException inFlight(RuntimeException e) {
-    if ((e instanceof JedisDataException && FollowingConnection.isReadOnly((JedisDataException) e)) || e instanceof MasterChangedException) {
+    if ((e instanceof JedisDataException && refusedUnrun((JedisDataException) e)) || e instanceof MasterChangedException) {
       return new AttemptFailed(Failure.NOT_EXECUTED, e);
     }
     if (e instanceof JedisConnectionException) {
       return new AttemptFailed(Failure.AMBIGUOUS, e);
     }
     return e;
+  }
+
+  /**
+   * Errors with which a node refuses a command without running it, because of its state rather than
+   * the command: {@code READONLY} (a demoted master), {@code LOADING} (loading its data after a restart
+   * or a full resync), {@code MASTERDOWN} (a replica without its master, {@code replica-serve-stale-data no}).
+   */
+  static boolean refusedUnrun(JedisDataException e) {
+    String m = e.getMessage();
+    return m != null && (m.startsWith("READONLY") || m.startsWith("LOADING") || m.startsWith("MASTERDOWN"));
   }
 
   /** For a command safe to run twice, an ambiguous failure is as good as one that did not run. */

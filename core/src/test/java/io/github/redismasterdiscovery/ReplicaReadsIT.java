@@ -71,7 +71,7 @@ class ReplicaReadsIT {
     List<RedisProcess> replicas = t.replicasOf(master);
     try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).build();
         FailoverConnectionProvider provider = provider(d, t, ReadFrom.REPLICA);
-        UnifiedJedis client = UnifiedClients.create(provider, null)) {
+        UnifiedJedis client = UnifiedClients.create(provider, new FailoverCommandExecutor(provider))) {
       d.awaitMaster(Duration.ofSeconds(10));
       await().atMost(Duration.ofSeconds(10)).until(() -> provider.readReplicas().size() == replicas.size());
       assertThat(provider.readReplicas()).containsExactlyInAnyOrderElementsOf(replicas.stream().map(RedisProcess::address).toList());
@@ -152,7 +152,12 @@ class ReplicaReadsIT {
       readers.stop();
 
       assertThat(readErrors).as("read errors").isEmpty();
-      List<long[]> acked = new ArrayList<>(acks); // one writer: in order of time, values rising
+      List<long[]> acked = new ArrayList<>(acks); // one writer: in order of time
+      for (int i = 1; i < acked.size(); i++) {
+        // An increment the old master acknowledged and the failover lost would show as a value repeated: that would be
+        // a lost write (the write fence's job, asserted elsewhere), and would make the staleness check below meaningless.
+        assertThat(acked.get(i)[1]).as("acknowledged increments keep rising (none lost in the failover)").isGreaterThan(acked.get(i - 1)[1]);
+      }
       long boundNanos = MAX_STALENESS.toNanos();
       List<String> tooStale = new ArrayList<>();
       int stale = 0; // reads that missed an increment acknowledged before they began: replica reads, within the bound
@@ -211,6 +216,64 @@ class ReplicaReadsIT {
       System.out.printf("replica reads through a frozen then a killed replica: %s, errors %s%n", served, errors);
       assertThat(errors).as("errors surfaced to readers").isEmpty();
       assertThat(served.keySet()).as("every read saw the value written before").containsExactly("hello");
+    }
+  }
+
+  /**
+   * A replica with {@code replica-serve-stale-data no} answers {@code MASTERDOWN} once its link is
+   * gone, until the next check takes it out: those reads are refused unrun, so they are retried on
+   * another node, and the connection is not reused.
+   */
+  @Test
+  void readsRefusedByAReplicaThatLostItsMasterAreRetriedElsewhere() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    RedisProcess cutOff = t.replicasOf(master).get(0);
+    Queue<String> errors = new ConcurrentLinkedQueue<>();
+    java.util.concurrent.atomic.AtomicLong ok = new java.util.concurrent.atomic.AtomicLong();
+    try (Jedis j = t.connect(cutOff)) {
+      j.configSet("replica-serve-stale-data", "no");
+    }
+    // Checks far apart, so that the replica is still in the read set when it starts refusing: the refusal takes it out.
+    ReplicaReads reads = ReplicaReads.from(ReadFrom.REPLICA_PREFERRED).maxStaleness(Duration.ofSeconds(20)).checkInterval(Duration.ofSeconds(10));
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).build();
+        FailoverConnectionProvider provider = new FailoverConnectionProvider(d, poolConfig(), t.clientConfig(), reads);
+        UnifiedJedis client = UnifiedClients.create(provider, new FailoverCommandExecutor(provider));
+        java.net.ServerSocket nobody = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      client.set("greeting", "hello");
+      await().atMost(Duration.ofSeconds(10)).until(() -> provider.readReplicas().size() == 2);
+      Loops readers = new Loops(4, n -> {
+        try {
+          if ("hello".equals(client.get("greeting"))) {
+            ok.incrementAndGet();
+          }
+        } catch (RuntimeException e) {
+          errors.add(e.toString());
+        }
+      });
+      await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > 200);
+      int port = nobody.getLocalPort();
+      nobody.close(); // a port where nothing listens: the replica's link goes down and stays down
+      try (Jedis j = t.connect(cutOff)) {
+        j.replicaof("127.0.0.1", port);
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> !provider.readReplicas().contains(cutOff.address()));
+      long before = ok.get();
+      await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > before + 200);
+      readers.stop();
+      long refused = 0;
+      try (Jedis j = t.connect(cutOff)) {
+        for (String line : j.info("errorstats").split("\r?\n")) {
+          if (line.startsWith("errorstat_MASTERDOWN:count=")) {
+            refused = Long.parseLong(line.substring("errorstat_MASTERDOWN:count=".length()));
+          }
+        }
+      }
+      System.out.printf("replica reads through a replica cut off from its master: %d reads ok, %d refused with MASTERDOWN and retried, "
+          + "errors %s%n", ok.get(), refused, errors);
+      assertThat(refused).as("reads the replica refused with MASTERDOWN (the path under test)").isPositive();
+      assertThat(errors).as("errors surfaced to readers").isEmpty();
     }
   }
 

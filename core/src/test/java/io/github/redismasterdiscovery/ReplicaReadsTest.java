@@ -57,5 +57,8 @@ class ReplicaReadsTest {
     assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.PING))).isFalse();
     assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.INFO))).isFalse();
     assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.DBSIZE))).isFalse();
+    // each node has its own script cache
+    assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.EVALSHA_RO).add("sha").add(0))).isFalse();
+    assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.EVAL_RO).add("return 1").add(0))).isTrue();
   }
 }
