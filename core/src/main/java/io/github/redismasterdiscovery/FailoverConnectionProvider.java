@@ -96,6 +96,9 @@ public final class FailoverConnectionProvider implements ConnectionProvider {
         return replica != null ? replica : getConnection();
       case REPLICA:
         return replicas.borrow(true);
+      case LOWEST_LATENCY:
+        replica = replicas.borrowNearest();
+        return replica != null ? replica : getConnection();
       default:
         return getConnection();
     }

@@ -15,5 +15,10 @@ public enum ReadFrom {
   /** A proven replica; the master when none is proven. */
   REPLICA_PREFERRED,
   /** A proven replica only; reads fail when none is proven (writes still go to the master). */
-  REPLICA
+  REPLICA,
+  /**
+   * The node, master or proven replica, whose {@code ROLE} checks have answered fastest lately (a
+   * moving average of their round trips): the nearest one, for clients spread over zones.
+   */
+  LOWEST_LATENCY
 }

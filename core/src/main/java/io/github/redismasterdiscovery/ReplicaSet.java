@@ -59,6 +59,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   private final AtomicBoolean checkQueued = new AtomicBoolean();
   private volatile boolean closed;
   private volatile String lastProblem = "not checked yet";
+  private volatile long masterRttNanos = Long.MAX_VALUE;
   private ScheduledFuture<?> timer;
   private Jedis masterConnection;
   private HostAndPort masterConnectionTo;
@@ -126,7 +127,10 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     long askedAt = System.nanoTime();
     List<Object> role;
     try {
-      role = masterConnection(master).role();
+      Jedis connection = masterConnection(master);
+      long sent = System.nanoTime();
+      role = connection.role();
+      masterRttNanos = average(masterRttNanos, System.nanoTime() - sent);
     } catch (RuntimeException e) {
       closeMasterConnection();
       lastProblem = master + " (master): " + JedisRoleProbe.firstLine(e);
@@ -262,6 +266,37 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     return null;
   }
 
+  /**
+   * A connection to the proven replica with the lowest round trip, if it is nearer than the master
+   * (or there is no master); null to read from the master. Never waits for an exhausted pool.
+   */
+  Connection borrowNearest() {
+    long generation = discovery.snapshot().generation();
+    boolean masterKnown = discovery.snapshot().master().isPresent();
+    Replica nearest = null;
+    for (Replica r : listed) {
+      if (eligible(r, generation, System.nanoTime()) && (nearest == null || r.rttNanos < nearest.rttNanos)) {
+        nearest = r;
+      }
+    }
+    if (nearest == null || (masterKnown && nearest.rttNanos >= masterRttNanos)) {
+      return null;
+    }
+    try {
+      return nearest.borrow(Duration.ZERO);
+    } catch (NoSuchElementException exhausted) {
+      return null;
+    } catch (Exception e) {
+      nearest.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+      return null;
+    }
+  }
+
+  /** A moving average of round trips: recent ones weigh 30 %. */
+  static long average(long previous, long sample) {
+    return previous == Long.MAX_VALUE ? sample : (previous * 7 + sample * 3) / 10;
+  }
+
   /** The replicas that serve reads now. */
   List<HostAndPort> proven() {
     long generation = discovery.snapshot().generation();
@@ -311,6 +346,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     final AtomicBoolean busy = new AtomicBoolean();
     volatile Proof proof;
     volatile String state = "not checked yet";
+    volatile long rttNanos = Long.MAX_VALUE;
     private boolean serving;
     private boolean retired;
     private Jedis checker;
@@ -339,7 +375,9 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
             JedisRoleProbe.closeQuietly(checker);
             checker = new Jedis(address, checkConfig);
           }
+          long sent = System.nanoTime();
           role = checker.role();
+          rttNanos = average(rttNanos, System.nanoTime() - sent);
         } catch (RuntimeException e) {
           JedisRoleProbe.closeQuietly(checker);
           checker = null;

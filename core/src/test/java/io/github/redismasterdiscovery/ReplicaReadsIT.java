@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
+import io.github.redismasterdiscovery.testkit.TcpForwarder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -300,6 +301,37 @@ class ReplicaReadsIT {
       assertThat(client.set("k2", "v")).as("writes still go to the master").isEqualTo("OK");
       await().atMost(Duration.ofSeconds(10)).until(() -> provider.readReplicas().size() == 2);
       assertThat(client.get("k")).isEqualTo("v");
+    }
+  }
+
+  /** One replica sits behind a slow path (20 ms each way): LOWEST_LATENCY never reads from it. */
+  @Test
+  void lowestLatencyReadsAvoidTheFarReplica() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    RedisProcess far = t.replicasOf(master).get(0);
+    try (TcpForwarder slowPath = TcpForwarder.start("127.0.0.1", far.address())) {
+      slowPath.setDelay(Duration.ofMillis(20));
+      ExternalAccess farAway = ExternalAccess.mapper(a -> a.equals(far.address()) ? slowPath.address() : a);
+      try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).externalAccess(farAway).build();
+          FailoverConnectionProvider provider = provider(d, t, ReadFrom.LOWEST_LATENCY);
+          UnifiedJedis client = UnifiedClients.create(provider, new FailoverCommandExecutor(provider))) {
+        d.awaitMaster(Duration.ofSeconds(10));
+        client.set("k", "v");
+        await().atMost(Duration.ofSeconds(10)).until(() -> provider.readReplicas().contains(slowPath.address()));
+        resetStats(t);
+        for (int i = 0; i < 300; i++) {
+          client.get("k");
+        }
+        long near = 0;
+        for (RedisProcess node : t.nodes()) {
+          if (node != far) {
+            near += getsServed(t, node);
+          }
+        }
+        assertThat(getsServed(t, far)).as("GETs the far replica served").isZero();
+        assertThat(near).isEqualTo(300);
+      }
     }
   }
 

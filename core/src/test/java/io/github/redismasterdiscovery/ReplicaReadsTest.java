@@ -47,6 +47,17 @@ class ReplicaReadsTest {
   }
 
   @Test
+  void roundTripsAreAMovingAverageStartingFromTheFirstSample() {
+    assertThat(ReplicaSet.average(Long.MAX_VALUE, 500)).isEqualTo(500);
+    assertThat(ReplicaSet.average(1_000, 2_000)).isEqualTo(1_300);
+    long settled = 20_000_000;
+    for (int i = 0; i < 20; i++) {
+      settled = ReplicaSet.average(settled, 100_000); // a path that got faster: the average follows within a few checks
+    }
+    assertThat(settled).isLessThan(200_000);
+  }
+
+  @Test
   void onlyKeyReadsGoToReplicas() {
     assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.GET).key("k"))).isTrue();
     assertThat(Commands.isReplicaRead(new CommandArguments(Protocol.Command.HGETALL).key("k"))).isTrue();

@@ -7,9 +7,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import redis.clients.jedis.HostAndPort;
 
 /**
@@ -26,6 +28,7 @@ public final class TcpForwarder implements AutoCloseable {
   private final AtomicLong connections = new AtomicLong();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private volatile long delayNanos;
 
   private TcpForwarder(ServerSocket server, HostAndPort target) {
     this.server = server;
@@ -55,6 +58,17 @@ public final class TcpForwarder implements AutoCloseable {
   /** Where connections go. */
   public HostAndPort target() {
     return target;
+  }
+
+  /**
+   * Adds {@code delay} before each chunk is passed on, both ways: a slower network path (another
+   * zone, say) to this target. {@link Duration#ZERO} removes it.
+   */
+  public void setDelay(Duration delay) {
+    if (delay == null || delay.isNegative()) {
+      throw new IllegalArgumentException("delay must be zero or positive, was " + delay);
+    }
+    this.delayNanos = delay.toNanos();
   }
 
   /** Connections carried so far. */
@@ -89,6 +103,10 @@ public final class TcpForwarder implements AutoCloseable {
       byte[] buffer = new byte[16 * 1024];
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
         for (int n; (n = in.read(buffer)) >= 0; ) {
+          long delay = delayNanos;
+          if (delay > 0) {
+            LockSupport.parkNanos(delay); // the emulated path's latency, not a wait for a condition
+          }
           out.write(buffer, 0, n);
           out.flush();
         }
