@@ -71,13 +71,8 @@ public final class FailoverCommandExecutor implements CommandExecutor {
           }
         }
         return result;
-      } catch (JedisDataException e) {
-        if (Retrier.refusedUnrun(e)) {
-          connection.setBroken(); // a node loading its data or cut off from its master: not this connection's node for now
-        }
-        throw Retrier.inFlight(e);
-      } catch (JedisConnectionException e) {
-        throw Retrier.inFlight(e);
+      } catch (JedisDataException | JedisConnectionException e) {
+        throw Retrier.inFlight(e); // a connection refused for its node's state (READONLY, LOADING, MASTERDOWN) is already marked broken
       }
     });
   }

@@ -74,6 +74,8 @@ final class FollowingConnection extends Connection {
         if (gate != null) {
           gate.demoted();
         }
+      } else if (Retrier.refusedUnrun(e)) {
+        setBroken(); // LOADING, MASTERDOWN: the node is not serving; never pooled again
       }
       throw e;
     } finally {

@@ -271,8 +271,9 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
    * (or there is no master); null to read from the master. Never waits for an exhausted pool.
    */
   Connection borrowNearest() {
-    long generation = discovery.snapshot().generation();
-    boolean masterKnown = discovery.snapshot().master().isPresent();
+    MasterSnapshot s = discovery.snapshot();
+    long generation = s.generation();
+    boolean masterKnown = s.master().isPresent();
     Replica nearest = null;
     for (Replica r : listed) {
       if (eligible(r, generation, System.nanoTime()) && (nearest == null || r.rttNanos < nearest.rttNanos)) {

@@ -47,10 +47,16 @@ class ReplicaReadsIT {
 
   /** GET calls each node served since its stats were last reset. */
   private static long getsServed(RedisHaTopology t, RedisProcess node) {
+    return infoCount(t, node, "commandstats", "cmdstat_get:calls=");
+  }
+
+  /** The number after {@code prefix} in a line of {@code INFO section} (up to a comma or the line's end), or 0. */
+  private static long infoCount(RedisHaTopology t, RedisProcess node, String section, String prefix) {
     try (Jedis j = t.connect(node)) {
-      for (String line : j.info("commandstats").split("\r?\n")) {
-        if (line.startsWith("cmdstat_get:calls=")) {
-          return Long.parseLong(line.substring("cmdstat_get:calls=".length(), line.indexOf(',')));
+      for (String line : j.info(section).split("\r?\n")) {
+        if (line.startsWith(prefix)) {
+          int end = line.indexOf(',');
+          return Long.parseLong(line.substring(prefix.length(), end < 0 ? line.length() : end).trim());
         }
       }
       return 0;
@@ -263,14 +269,7 @@ class ReplicaReadsIT {
       long before = ok.get();
       await().atMost(Duration.ofSeconds(5)).until(() -> ok.get() > before + 200);
       readers.stop();
-      long refused = 0;
-      try (Jedis j = t.connect(cutOff)) {
-        for (String line : j.info("errorstats").split("\r?\n")) {
-          if (line.startsWith("errorstat_MASTERDOWN:count=")) {
-            refused = Long.parseLong(line.substring("errorstat_MASTERDOWN:count=".length()));
-          }
-        }
-      }
+      long refused = infoCount(t, cutOff, "errorstats", "errorstat_MASTERDOWN:count=");
       System.out.printf("replica reads through a replica cut off from its master: %d reads ok, %d refused with MASTERDOWN and retried, "
           + "errors %s%n", ok.get(), refused, errors);
       assertThat(refused).as("reads the replica refused with MASTERDOWN (the path under test)").isPositive();

@@ -101,6 +101,25 @@ final class Clients {
     return c;
   }
 
+  /** Labels and Sentinels of the topology, as an application in the cluster would set it up; its master found. */
+  static MasterDiscovery discovery(RedisHaTopology t) {
+    MasterDiscovery d = MasterDiscovery.builder()
+        .kubernetesLabels(LabelPreset.BITNAMI)
+        .namespace(t.kubernetes().namespace())
+        .kubernetesClient(t.kubernetes().newClient())
+        .sentinels(t.sentinelAddresses())
+        .masterName(t.masterName())
+        .clientConfig(t.clientConfig())
+        .build();
+    try {
+      d.awaitMaster(Duration.ofSeconds(10));
+    } catch (RuntimeException e) {
+      d.close();
+      throw e;
+    }
+    return d;
+  }
+
   static JedisClient jedis(Kind kind, RedisHaTopology t) {
     switch (kind) {
       case JEDIS_POOL:
@@ -110,15 +129,7 @@ final class Clients {
             t.clientConfig(), t.sentinelClientConfig()), null);
       case FAILOVER_JEDIS_POOL:
       case FAILOVER_JEDIS_POOL_EXECUTE:
-        MasterDiscovery d = MasterDiscovery.builder()
-            .kubernetesLabels(LabelPreset.BITNAMI)
-            .namespace(t.kubernetes().namespace())
-            .kubernetesClient(t.kubernetes().newClient())
-            .sentinels(t.sentinelAddresses())
-            .masterName(t.masterName())
-            .clientConfig(t.clientConfig())
-            .build();
-        d.awaitMaster(Duration.ofSeconds(10));
+        MasterDiscovery d = discovery(t);
         return new JedisClient(kind, new FailoverJedisPool(d, poolConfig(), t.clientConfig()), d);
       default:
         throw new IllegalArgumentException(kind + " is not a Jedis pool");

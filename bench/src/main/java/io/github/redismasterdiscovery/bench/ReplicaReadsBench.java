@@ -1,7 +1,6 @@
 package io.github.redismasterdiscovery.bench;
 
 import io.github.redismasterdiscovery.FailoverConnectionProvider;
-import io.github.redismasterdiscovery.LabelPreset;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.github.redismasterdiscovery.ReadFrom;
 import io.github.redismasterdiscovery.ReplicaReads;
@@ -46,18 +45,10 @@ final class ReplicaReadsBench {
         j.set("bench:" + i, "x".repeat(100));
       }
     }
-    MasterDiscovery d = MasterDiscovery.builder()
-        .kubernetesLabels(LabelPreset.BITNAMI)
-        .namespace(t.kubernetes().namespace())
-        .kubernetesClient(t.kubernetes().newClient())
-        .sentinels(t.sentinelAddresses())
-        .masterName(t.masterName())
-        .clientConfig(t.clientConfig())
-        .build();
+    MasterDiscovery d = Clients.discovery(t);
     Map<ReadFrom, FailoverConnectionProvider> providers = new EnumMap<>(ReadFrom.class);
     Map<ReadFrom, UnifiedJedis> clients = new EnumMap<>(ReadFrom.class);
     try {
-      d.awaitMaster(Duration.ofSeconds(10));
       for (ReadFrom mode : MODES) {
         GenericObjectPoolConfig<Connection> pool = new GenericObjectPoolConfig<>();
         pool.setMaxTotal(32);
