@@ -121,7 +121,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   private volatile MasterSnapshot snapshot;
   private volatile Fence fence;
+  /** The generation whose connections may send without asking anything: the current one when no fence holds it, else -1. */
+  private volatile long openGeneration;
   private volatile long roundsCompleted;
+  /** When the last round completed with a decision (nanoTime), for {@link #evaluationOverdue()}. */
+  private volatile long lastEvaluatedNanos;
   private final AtomicLong verdictDue = new AtomicLong();
 
   // Guarded by monitor.
@@ -146,6 +150,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private Cancellable fenceTimer;
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
+  private Instant evaluatedAt; // the last round that completed with a decision
+  private String lastFailure; // the last failure logged with its stack trace, so a repeating one is logged once
 
   private final AddressTranslator translator;
 
@@ -166,8 +172,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     if (!configuredNodes.isEmpty()) {
       states.put(SourceKind.NODE_PROBE, new SourceState(SourceKind.NODE_PROBE, SourceState.Status.UP, "nodes " + configuredNodes, now));
     }
-    this.snapshot = new MasterSnapshot(null, null, null, 0, null, null, states, null, Map.of());
+    this.snapshot = new MasterSnapshot(null, null, null, 0, null, null, states, null, Map.of(), null);
     this.lastSentinelRefreshNanos = env.nanoTime();
+    this.lastEvaluatedNanos = env.nanoTime();
   }
 
   MasterSnapshot snapshot() {
@@ -193,16 +200,65 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       if (closed) {
         return;
       }
-      warnOnLastingConflict(env.nanoTime());
-      Map<SourceKind, SourceState> before = new EnumMap<>(states);
-      updateSourceStates(env.now());
-      if (!before.equals(states)) {
-        MasterSnapshot s = snapshot;
-        snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
-            s.lastKnownMaster().orElse(null), s.conflict().orElse(null), states, s.suspectSince().orElse(null), answers);
+      try {
+        warnOnLastingConflict(env.nanoTime());
+        Map<SourceKind, SourceState> before = new EnumMap<>(states);
+        updateSourceStates(env.now());
+        if (!before.equals(states)) {
+          MasterSnapshot s = snapshot;
+          snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
+              s.lastKnownMaster().orElse(null), s.conflict().orElse(null), states, s.suspectSince().orElse(null), answers, evaluatedAt);
+        }
+      } catch (RuntimeException | Error e) {
+        failed("reading the sources' health", e);
+      } finally {
+        healthTick = env.schedule(HEALTH_INTERVAL.toNanos(), this::pollHealth); // whatever happened, the next poll comes
       }
-      healthTick = env.schedule(HEALTH_INTERVAL.toNanos(), this::pollHealth);
     }
+  }
+
+  /**
+   * Logs a failure inside the loop: with its stack trace the first time, at DEBUG while the same
+   * failure repeats. The caller ends what it was doing as failed; the loop goes on.
+   */
+  private void failed(String where, Throwable e) {
+    String key = where + ": " + e;
+    boolean repeat;
+    synchronized (monitor) {
+      repeat = key.equals(lastFailure);
+      lastFailure = key;
+    }
+    if (repeat) {
+      log.debug("Redis master discovery: {} failed again: {}", where, e.toString());
+    } else {
+      log.error("Redis master discovery: {} failed; the loop goes on (next round in at most {} ms)", where,
+          timing.probeInterval().toMillis(), e);
+    }
+  }
+
+  /**
+   * True when no round has completed with a decision for longer than rounds are ever apart
+   * ({@code 2 × verifyInterval + 10 s}): the loop is not evaluating the master any more, so the
+   * snapshot may be stale. The health indicator reports it.
+   */
+  boolean evaluationOverdue() {
+    if (closed) {
+      return false;
+    }
+    long limit = timing.verifyInterval().toNanos() * 2 + Duration.ofSeconds(10).toNanos();
+    return env.nanoTime() - lastEvaluatedNanos > limit;
+  }
+
+  /** Recomputes {@link #openGeneration} after the snapshot's generation or the fence changed. Caller holds the monitor. */
+  private void reopen() {
+    Fence f = fence;
+    long g = snapshot.generation();
+    openGeneration = f != null && f.generation() == g ? -1 : g;
+  }
+
+  /** The generation whose connections may send now without waiting or being refused, or -1 while a write fence holds it. */
+  long openGeneration() {
+    return openGeneration;
   }
 
   long roundsCompleted() {
@@ -247,7 +303,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         nextTick = null;
       }
     }
-    startRound();
+    try {
+      startRound();
+    } catch (RuntimeException | Error e) { // a source, the Sentinel majority or an application's mapper threw
+      finishRound(null, null, e);
+    }
   }
 
   /**
@@ -348,6 +408,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       long now = env.nanoTime();
       f = new Fence(s.generation(), master, candidate, now, now + timing.writeFenceTimeout().toNanos());
       fence = f;
+      reopen();
       fenceTimer = env.schedule(timing.writeFenceTimeout().toNanos(), () -> liftFence(f, "no promotion proven within "
           + timing.writeFenceTimeout().toMillis() + " ms"));
       markSignal(now);
@@ -383,6 +444,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         return;
       }
       fence = null;
+      reopen();
       if (fenceTimer != null) {
         fenceTimer.cancel();
         fenceTimer = null;
@@ -395,7 +457,23 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   // ---------------------------------------------------------------- chases
 
   private void ask(Chase c) {
-    probe.probe(List.of(c.candidate)).thenAccept(r -> answered(c, r.get(c.candidate)));
+    try {
+      probe.probe(List.of(c.candidate)).thenAccept(r -> answered(c, r.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
+    } catch (RuntimeException | Error e) {
+      chaseFailed(c, e);
+    }
+  }
+
+  /** A chase step threw: that chase ends; a round (which re-weighs every hint) takes over. */
+  private Void chaseFailed(Chase c, Throwable e) {
+    synchronized (monitor) {
+      if (chases.get(c.candidate) == c) {
+        chases.remove(c.candidate);
+      }
+    }
+    failed("chasing " + c.candidate, e);
+    checkNow();
+    return null;
   }
 
   private void answered(Chase c, NodeRole role) {
@@ -421,7 +499,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       checkNow();
       return;
     }
-    probe.replicationIds(List.of(c.candidate)).thenAccept(ids -> succeeded(c, role, ids.get(c.candidate)));
+    probe.replicationIds(List.of(c.candidate)).thenAccept(ids -> succeeded(c, role, ids.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
   }
 
   /** How long a chase waits before asking again: every 2 ms at first, then more slowly. */
@@ -479,30 +557,50 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     Decider.decide(inputs, probe).whenComplete((d, error) -> finishRound(inputs, d, error));
   }
 
+  /** The instant a round's decision is applied: every snapshot made from it carries it. Caller holds the monitor. */
+  private Instant evaluated() {
+    evaluatedAt = env.now();
+    return evaluatedAt;
+  }
+
+  /**
+   * Ends a round, whatever happened in it: a decision is applied; a failure (thrown while starting
+   * the round, by the probes, or while applying the decision) ends the round as failed, logged once.
+   * Either way the round counts as over and the next one is scheduled, so the loop never stops.
+   */
   private void finishRound(Decider.Inputs in, Decider.Decision d, Throwable error) {
     Publication p = null;
     boolean again;
-    long delay;
     synchronized (monitor) {
       if (closed) {
+        roundRunning = false;
         return; // a round that ends during close publishes nothing
       }
       long now = env.nanoTime();
-      if (error != null) {
-        log.error("master evaluation failed; retrying in {} ms", timing.probeInterval().toMillis(), error);
-      } else {
-        p = apply(in, d, now);
+      try {
+        if (error == null) {
+          p = apply(in, d, now);
+          lastEvaluatedNanos = now;
+        }
+      } catch (RuntimeException | Error e) {
+        error = e;
+      } finally {
+        roundsCompleted++;
+        roundRunning = false;
+        again = roundAgain;
+        roundAgain = false;
+        monitor.notifyAll();
+        boolean calm = error == null && snapshot.master().isPresent() && suspectSinceNanos < 0;
+        if (!again) {
+          nextTick = env.schedule((calm ? timing.verifyInterval() : timing.probeInterval()).toNanos(), this::checkNow);
+        }
       }
-      roundsCompleted++;
-      roundRunning = false;
-      again = roundAgain;
-      roundAgain = false;
-      monitor.notifyAll();
-      boolean calm = snapshot.master().isPresent() && suspectSinceNanos < 0 && error == null;
-      delay = (calm ? timing.verifyInterval() : timing.probeInterval()).toNanos();
-      if (!again) {
-        nextTick = env.schedule(delay, this::checkNow);
+      if (error == null) {
+        lastFailure = null;
       }
+    }
+    if (error != null) {
+      failed("an evaluation round", error);
     }
     if (p != null) {
       p.announce();
@@ -514,6 +612,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   /** Applies a round's decision; returns what to announce outside the lock, or null. Caller holds the monitor. */
   private Publication apply(Decider.Inputs in, Decider.Decision d, long now) {
+    evaluated();
     remember(d);
     answers = describe(d.roles());
     HostAndPort current = in.current();
@@ -558,7 +657,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private Publication republish(String conflict, long now) {
     MasterSnapshot s = snapshot;
     snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(null), s.verifiedAt().orElse(null), s.generation(),
-        s.lastKnownMaster().orElse(null), conflict, states, suspectSince(now), answers);
+        s.lastKnownMaster().orElse(null), conflict, states, suspectSince(now), answers, evaluatedAt);
     noteConflict(conflict, now);
     return null;
   }
@@ -566,7 +665,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private Publication republishVerified(SourceKind source, String conflict, long now) {
     MasterSnapshot s = snapshot;
     snapshot = new MasterSnapshot(s.master().orElse(null), s.source().orElse(source), env.now(), s.generation(),
-        s.lastKnownMaster().orElse(null), conflict, states, null, answers);
+        s.lastKnownMaster().orElse(null), conflict, states, null, answers, evaluatedAt);
     noteConflict(conflict, now);
     firstSignalNanos = 0;
     return null;
@@ -616,9 +715,13 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         fenceTimer = null;
       }
     }
+    if (!Objects.equals(before.master().orElse(null), master)) {
+      suspectSinceNanos = -1; // the suspicion was about the master being replaced (a chase may switch while it is suspect)
+    }
     MasterSnapshot after = new MasterSnapshot(master, source, master == null ? null : env.now(), generation, lastKnown, conflict, states,
-        null, answers);
+        null, answers, evaluatedAt);
     snapshot = after;
+    reopen();
     noteConflict(conflict, now);
     monitor.notifyAll();
     long sinceSignalMs = firstSignalNanos == 0 ? 0 : (now - firstSignalNanos) / 1_000_000;
@@ -795,6 +898,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       chases.clear();
       fence = null;
       snapshot = snapshot.closed(env.now());
+      reopen();
       monitor.notifyAll();
     }
     timers.forEach(Cancellable::cancel);

@@ -9,6 +9,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPool;
+import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
@@ -117,11 +118,13 @@ public class FailoverJedisPool extends JedisPool {
 
   /**
    * Runs {@code command} on a connection to the master, retrying on the new master what certainly
-   * did not run (no connection, {@code READONLY}) until the retry deadline. A connection that broke
-   * mid-command is ambiguous and is retried only when the policy allows every ambiguous retry, as
-   * the pool cannot tell what {@code command} sends; use {@link #executeIdempotent} for commands
-   * safe to run twice. With {@link RetryPolicy.Builder#waitForReplicas} every call ends with a
-   * {@code WAIT}.
+   * did not run until the retry deadline: no connection, or a failure ({@code READONLY}, a command
+   * refused at a failover) of the <em>first</em> command {@code command} sent. When it fails after
+   * sending more than one command ({@code INCR a; SET b}), the earlier ones ran or may have, so the
+   * failure is ambiguous, and so is a connection that broke mid-command; ambiguous failures are
+   * retried only when the policy allows every ambiguous retry, as the pool cannot tell what
+   * {@code command} sends. Use {@link #executeIdempotent} for work safe to run twice. With
+   * {@link RetryPolicy.Builder#waitForReplicas} every call ends with a {@code WAIT}.
    */
   public <T> T execute(Function<Jedis, T> command) {
     return execute(command, false);
@@ -142,6 +145,8 @@ public class FailoverJedisPool extends JedisPool {
       } catch (JedisConnectionException e) {
         throw new Retrier.AttemptFailed(Retrier.Failure.NOT_EXECUTED, e);
       }
+      FollowingConnection connection = (FollowingConnection) jedis.getConnection();
+      long sentBefore = connection.sent();
       try (jedis) { // a connection that got READONLY is already marked broken, so close() destroys it
         T result = command.apply(jedis);
         if (policy.waitReplicas() > 0) {
@@ -152,10 +157,27 @@ public class FailoverJedisPool extends JedisPool {
         }
         return result;
       } catch (JedisDataException | JedisConnectionException e) {
-        RuntimeException classified = Retrier.inFlight(e);
+        // Commands of this lambda sent before the failing one; a command refused at the gate was never counted as sent.
+        long earlier = connection.sent() - sentBefore - (e instanceof MasterChangedException ? 0 : 1);
+        RuntimeException classified = Retrier.afterEarlierCommands(Retrier.inFlight(e), earlier);
         throw idempotent ? Retrier.asNotExecuted(classified) : classified;
       }
     });
+  }
+
+  /**
+   * Subscribes {@code pubSub} to {@code channels} on the master, on a thread of its own, and keeps
+   * it subscribed on whichever node is master: see {@link FailoverSubscription}. (A plain
+   * {@code jedis.subscribe(..)} on a pooled connection is ended with a {@link MasterChangedException}
+   * at a switch, so the application can subscribe again itself; this does it for it.)
+   */
+  public FailoverSubscription subscribe(JedisPubSub pubSub, String... channels) {
+    return FailoverSubscription.start(this, pubSub, false, channels);
+  }
+
+  /** As {@link #subscribe}, for patterns ({@code PSUBSCRIBE}). */
+  public FailoverSubscription psubscribe(JedisPubSub pubSub, String... patterns) {
+    return FailoverSubscription.start(this, pubSub, true, patterns);
   }
 
   /** Failovers followed, stale connections discarded, time of the last switch. */

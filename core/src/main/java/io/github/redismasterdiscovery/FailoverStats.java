@@ -10,8 +10,12 @@ public final class FailoverStats {
   private final long staleDiscarded;
   private final Instant lastSwitch;
   private final long inFlightAtFences;
+  private final long refusedSends;
+  private final long cutConnections;
 
-  FailoverStats(long failovers, long staleDiscarded, Instant lastSwitch, long inFlightAtFences) {
+  FailoverStats(long failovers, long staleDiscarded, Instant lastSwitch, long inFlightAtFences, long refusedSends, long cutConnections) {
+    this.refusedSends = refusedSends;
+    this.cutConnections = cutConnections;
     this.failovers = failovers;
     this.staleDiscarded = staleDiscarded;
     this.lastSwitch = lastSwitch;
@@ -41,6 +45,22 @@ public final class FailoverStats {
     return inFlightAtFences;
   }
 
+  /**
+   * Commands refused unsent because their connection belonged to a replaced master (a connection held
+   * across a failover, a pipeline or transaction spanning it); each threw {@link MasterChangedException}.
+   */
+  public long refusedSends() {
+    return refusedSends;
+  }
+
+  /**
+   * Connections closed under a waiting thread at a switch (a blocking command, a subscription, a
+   * pipeline's unread replies on the old master); each waiting call threw {@link MasterChangedException}.
+   */
+  public long cutConnections() {
+    return cutConnections;
+  }
+
   /** When the pool last switched to a new master; empty before the first failover. */
   public Optional<Instant> lastSwitch() {
     return Optional.ofNullable(lastSwitch);
@@ -48,7 +68,7 @@ public final class FailoverStats {
 
   @Override
   public String toString() {
-    return "FailoverStats{failovers=" + failovers + ", staleDiscarded=" + staleDiscarded + ", inFlightAtFences=" + inFlightAtFences
+    return "FailoverStats{failovers=" + failovers + ", staleDiscarded=" + staleDiscarded + ", inFlightAtFences=" + inFlightAtFences + ", refusedSends=" + refusedSends + ", cutConnections=" + cutConnections
         + ", lastSwitch=" + lastSwitch + "}";
   }
 }

@@ -4,30 +4,44 @@ import redis.clients.jedis.CommandArguments;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.Protocol;
+import redis.clients.jedis.commands.ProtocolCommand;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
- * A pooled Jedis connection to the master of one discovery generation.
+ * A pooled Jedis connection to the master of one discovery generation. It talks only to that
+ * master while that master is current, whatever the application does with it (one command per
+ * borrow, a connection held for hours, a pipeline, a transaction, a blocking command, a
+ * subscription).
  *
  * <ul>
- *   <li>It counts as broken from the moment its node answers {@code READONLY}: the node is a
- *       replica now (a demoted master), so the connection must never be pooled again, whatever path
- *       returns it (the application's {@code close()}, {@code JedisPool}'s own error path, a retrying
- *       executor). Jedis checks {@link #isBroken()} when a connection is returned, so marking it here,
- *       as the reply is read, is the only place early enough on every path. It keeps reading normally
- *       (a pipeline gets its remaining replies); only its fate on return changes.
- *   <li>Before each command it asks the {@link Gate}: while a write fence holds its generation's
- *       master, the command waits; if the master changed meanwhile, the command is never sent
- *       ({@link MasterChangedException}, safe to retry).
+ *   <li>Before each command it asks the {@link Gate}: one volatile read when its generation is the
+ *       current one and no write fence holds it. A command on a connection of an older generation is
+ *       never sent: the connection is broken and {@link MasterChangedException} says whether anything
+ *       sent earlier on it (a pipeline's unread commands) may have run. While a write fence holds its
+ *       master the command waits for the verdict.
+ *   <li>When the master changes while it is in a read (a blocking command, a subscription, a
+ *       pipeline's unread replies), the pool {@linkplain #cut cuts} it: the socket is closed under the
+ *       reading thread, which gets a {@link MasterChangedException} rather than waiting forever on a
+ *       demoted node.
+ *   <li>It counts as broken from the moment its node answers {@code READONLY} (a demoted master),
+ *       {@code LOADING} or {@code MASTERDOWN}, and from the moment it carries a subscription: such a
+ *       connection is never pooled again, whatever path returns it (Jedis checks {@link #isBroken()}
+ *       when a connection is returned). It keeps reading normally; only its fate on return changes.
  *   <li>It counts its commands in flight (sent, reply not yet read), which the pool reports when a
- *       fence goes up.
+ *       fence goes up, and the commands it sent, so a retrying caller knows whether earlier commands of
+ *       the same piece of work may have run.
  * </ul>
  */
 final class FollowingConnection extends Connection {
 
   /** What the pool decides before a command is sent, and hears when the node turns out to be a replica. */
   interface Gate {
-    /** Returns when {@code connection} may send; throws {@link MasterChangedException} when its master was replaced meanwhile. */
+    /**
+     * Returns when {@code connection} may send; throws {@link MasterChangedException} (after breaking
+     * the connection) when its master was replaced, or when a fence did not lift in time.
+     */
     void beforeSend(FollowingConnection connection);
 
     void demoted();
@@ -35,11 +49,20 @@ final class FollowingConnection extends Connection {
 
   private final Gate gate;
   private final long generation;
+  private final HostAndPort node;
   private volatile boolean demoted;
+  private volatile boolean subscribed;
+  private volatile boolean reading;
+  private volatile String cutReason;
   private volatile int pending; // written by the thread using the connection only
+  private long sent; // commands that went out, by the thread using the connection
+  private boolean inMulti; // a MULTI was sent and no EXEC or DISCARD yet
+  private boolean validating; // a pool's validation PING: never waits at a fence
+  private long firstSendDeadline; // the borrow's deadline, for the first command after a borrow (0: none)
 
   FollowingConnection(HostAndPort node, JedisClientConfig config, Gate gate, long generation) {
     super(node, config); // connects and runs the handshake (gate still null: never fenced)
+    this.node = node;
     this.gate = gate;
     this.generation = generation;
   }
@@ -49,23 +72,119 @@ final class FollowingConnection extends Connection {
     return generation;
   }
 
+  /** The node this connection talks to. */
+  HostAndPort node() {
+    return node;
+  }
+
   /** Commands sent whose reply has not been read yet. */
   int pending() {
     return pending;
   }
 
+  /** Commands sent so far (by the thread using the connection). */
+  long sent() {
+    return sent;
+  }
+
+  /** A transaction is open on it: MULTI sent, EXEC not yet. */
+  boolean inMulti() {
+    return inMulti;
+  }
+
+  /** It carries (or carried) a subscription. */
+  boolean subscribed() {
+    return subscribed;
+  }
+
+  /** It is waiting for something from its node: a reply, a blocked command, a subscription's messages. */
+  boolean busy() {
+    return reading || subscribed || pending > 0;
+  }
+
+  /** The first command after a borrow waits at a fence no longer than the borrow's own deadline. */
+  void shareDeadline(long deadlineNanos) {
+    firstSendDeadline = deadlineNanos == 0 ? 1 : deadlineNanos;
+  }
+
+  /** The deadline for a wait at a fence: the borrow's, for the first command after it while it has not passed; else {@code orElse}. */
+  long fenceDeadline(long orElse) {
+    long d = firstSendDeadline;
+    firstSendDeadline = 0;
+    return d != 0 && d - System.nanoTime() > 0 ? d : orElse;
+  }
+
+  boolean validating() {
+    return validating;
+  }
+
+  /** Runs a pool's validation: its PING never waits at a write fence (it writes nothing). */
+  boolean validate(java.util.function.BooleanSupplier ping) {
+    validating = true;
+    try {
+      return ping.getAsBoolean();
+    } finally {
+      validating = false;
+    }
+  }
+
+  /**
+   * Ends whatever the connection is waiting for because its master was replaced: the socket is
+   * closed under the reading thread, which then throws {@link MasterChangedException} with
+   * {@code why}. Called from the pool's listener thread.
+   */
+  void cut(String why) {
+    cutReason = why;
+    try {
+      forceDisconnect();
+    } catch (java.io.IOException | RuntimeException ignored) {
+      // closing quietly: the reading thread reports it
+    }
+  }
+
   @Override
   public void sendCommand(CommandArguments args) {
     Gate g = gate;
-    if (g != null) {
-      g.beforeSend(this);
-      pending = pending + 1;
+    if (g == null) {
+      super.sendCommand(args); // the handshake, before the pool owns the connection
+      return;
     }
+    pending = pending + 1; // before the gate: whoever publishes a new master sees it and cuts this connection
+    try {
+      g.beforeSend(this);
+    } catch (RuntimeException e) {
+      pending = pending - 1;
+      throw e;
+    }
+    track(args.getCommand());
+    sent++;
     super.sendCommand(args);
+  }
+
+  private void track(ProtocolCommand command) {
+    if (command instanceof Protocol.Command) {
+      switch ((Protocol.Command) command) {
+        case MULTI:
+          inMulti = true;
+          break;
+        case EXEC:
+        case DISCARD:
+          inMulti = false;
+          break;
+        case SUBSCRIBE:
+        case PSUBSCRIBE:
+        case SSUBSCRIBE:
+          subscribed = true; // replies come whenever messages do: never lent for commands again
+          break;
+        default:
+          break;
+      }
+    }
   }
 
   @Override
   protected Object readProtocolWithCheckingBroken() {
+    reading = true;
     try {
       return super.readProtocolWithCheckingBroken();
     } catch (JedisDataException e) {
@@ -78,7 +197,14 @@ final class FollowingConnection extends Connection {
         setBroken(); // LOADING, MASTERDOWN: the node is not serving; never pooled again
       }
       throw e;
+    } catch (JedisConnectionException e) {
+      String why = cutReason;
+      if (why != null) {
+        throw new MasterChangedException(why, !subscribed && !inMulti, e); // a transaction whose EXEC never went out did not run
+      }
+      throw e;
     } finally {
+      reading = false;
       int p = pending;
       if (p > 0) {
         pending = p - 1;
@@ -86,9 +212,21 @@ final class FollowingConnection extends Connection {
     }
   }
 
+  /**
+   * Jedis restores the timeout in a {@code finally} after a blocking command or a subscription; on a
+   * connection that was {@linkplain #cut cut} that would throw and hide the {@link MasterChangedException}
+   * that says what happened.
+   */
+  @Override
+  public void rollbackTimeout() {
+    if (cutReason == null) {
+      super.rollbackTimeout();
+    }
+  }
+
   @Override
   public boolean isBroken() {
-    return demoted || super.isBroken();
+    return demoted || subscribed || cutReason != null || super.isBroken();
   }
 
   /** {@code READONLY You can't write against a read only replica.}: nothing was executed. */

@@ -320,6 +320,21 @@ public final class MasterDiscovery implements AutoCloseable {
     return loop.fencedGeneration();
   }
 
+  /** The generation whose connections may send without asking anything (one volatile read), or -1 while a write fence holds it. */
+  long openGeneration() {
+    return loop.openGeneration();
+  }
+
+  /**
+   * True when no evaluation round has completed for much longer than rounds are ever apart
+   * ({@code 2 × verifyInterval + 10 s}): the snapshot may be stale, and health indicators report it.
+   * A round that fails (a source or an application's mapper threw) is logged and the next one is
+   * scheduled, so this stays false unless something keeps failing.
+   */
+  public boolean evaluationOverdue() {
+    return loop.evaluationOverdue();
+  }
+
   void addFenceObserver(DiscoveryLoop.FenceObserver o) {
     loop.addFenceObserver(o);
   }

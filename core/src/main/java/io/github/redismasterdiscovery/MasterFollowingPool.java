@@ -75,6 +75,8 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   private final AtomicLong failovers = new AtomicLong();
   private final AtomicLong staleDiscarded = new AtomicLong();
   private final AtomicLong inFlightAtFences = new AtomicLong();
+  private final AtomicLong refusedSends = new AtomicLong();
+  private final AtomicLong cutConnections = new AtomicLong();
   private final Set<FollowingConnection> live = ConcurrentHashMap.newKeySet();
   private volatile Instant lastSwitch;
   private volatile GenericObjectPool<T> pool;
@@ -126,7 +128,9 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
       }
       RuntimeException failure;
       try {
-        return lender.lend(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        T object = lender.lend(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        kind.connection(object).shareDeadline(deadline); // its first command waits at a fence within the same maxWait
+        return object;
       } catch (MasterUnavailableException e) {
         failure = e; // the master was lost between the check and the connect: wait for the next one
       } catch (JedisException e) {
@@ -162,7 +166,7 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   }
 
   FailoverStats stats() {
-    return new FailoverStats(failovers.get(), staleDiscarded.get(), lastSwitch, inFlightAtFences.get());
+    return new FailoverStats(failovers.get(), staleDiscarded.get(), lastSwitch, inFlightAtFences.get(), refusedSends.get(), cutConnections.get());
   }
 
   MasterDiscovery discovery() {
@@ -174,6 +178,11 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
    * found again unchanged keeps its connections. Listeners hear of changes on one thread, so this
    * notice may come after the pool already connected to the master it announces (a slow listener
    * ran first): then no connection is older than it and nothing is cleared.
+   *
+   * <p>Connections of an older master that are waiting for it (a blocking command, a subscription,
+   * unread replies) are cut: their threads get a {@link MasterChangedException} now instead of
+   * waiting on a node that is, or is about to be, a replica. Idle and held connections need nothing:
+   * their next command is refused unsent.
    */
   @Override
   public void onMasterChange(MasterSnapshot previous, MasterSnapshot current) {
@@ -185,32 +194,76 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
       failovers.incrementAndGet();
       lastSwitch = current.verifiedAt().orElseGet(Instant::now);
     }
+    String now = current.master().map(HostAndPort::toString).orElse("none yet");
+    boolean older = false;
+    for (FollowingConnection c : live) {
+      if (c.generation() < generation) {
+        older = true;
+        if (c.busy()) {
+          cutConnections.incrementAndGet();
+          c.cut(c.subscribed()
+              ? "subscription on " + c.node() + " ended: the master changed (now " + now + "); subscribe again on the new master"
+              : "connection to " + c.node() + " closed while waiting for a reply: the master changed (now " + now + ")"
+                  + (c.inMulti() ? "; the transaction's EXEC was never sent, so nothing of it ran" : "; what was sent may have run there"));
+        }
+      }
+    }
     GenericObjectPool<T> p = pool;
-    if (p != null && live.stream().anyMatch(c -> c.generation() < generation)) {
+    if (p != null && older) {
       p.clear(); // idle objects of the old master; borrowed ones are destroyed when returned
     }
   }
 
+  /**
+   * Lets {@code connection} send, or refuses unsent. The usual case is one volatile read: the
+   * connection's generation is current and no fence holds it. A connection of an older generation
+   * never sends again, fence or not: its master has been replaced and may acknowledge writes that
+   * its demotion will drop. At a fence on its own generation the command waits for the verdict,
+   * within the pool's {@code maxWait} (measured from the borrow for the first command after one).
+   */
   @Override
   public void beforeSend(FollowingConnection connection) {
     long generation = connection.generation();
-    if (discovery.fencedGeneration() != generation) {
+    if (discovery.openGeneration() == generation) {
       return; // the usual case: one volatile read
     }
+    if (discovery.snapshot().generation() != generation) {
+      throw refuse(connection, "its master was replaced");
+    }
+    if (connection.validating()) {
+      return; // a validation PING writes nothing: it never waits at a fence (commons-pool2's evictor thread serves every pool)
+    }
     Duration maxWait = maxWait();
-    discovery.awaitVerdict(System.nanoTime() + maxWait.toNanos());
-    long now = discovery.snapshot().generation();
-    if (now != generation) {
-      connection.setBroken(); // never pooled again
-      throw new MasterChangedException("command not sent: the master changed while it waited at the write fence ("
-          + discovery.snapshot().master().map(HostAndPort::toString).orElse("no master yet") + " now); safe to retry");
+    discovery.awaitVerdict(connection.fenceDeadline(System.nanoTime() + maxWait.toNanos()));
+    if (discovery.snapshot().generation() != generation) {
+      throw refuse(connection, "the master changed while it waited at the write fence");
     }
     if (discovery.fencedGeneration() == generation) {
       // Still fenced: sending now could write to a master about to be demoted. The connection stays good (an
       // aborted failover lifts the fence), the command is refused like a borrow that found no master in time.
-      throw new MasterChangedException("command not sent: a failover of " + discovery.snapshot().master().map(HostAndPort::toString).orElse("?")
+      throw new MasterChangedException("command not sent: a failover of " + connection.node()
           + " is under way (write fence) and no new master was proven within maxWait " + maxWait.toMillis() + " ms; safe to retry");
     }
+  }
+
+  /** Breaks {@code connection} (never pooled again) and says what of the work on it may have run. */
+  private MasterChangedException refuse(FollowingConnection connection, String why) {
+    connection.setBroken();
+    refusedSends.incrementAndGet();
+    int earlier = connection.pending() - 1; // this command counted itself before asking
+    String now = discovery.snapshot().master().map(HostAndPort::toString).orElse("no master yet");
+    String ran;
+    boolean mayHaveRun = false;
+    if (connection.inMulti()) {
+      ran = "the open transaction (MULTI) was never executed: nothing of it ran; safe to retry it whole";
+    } else if (earlier > 0) {
+      ran = earlier + " earlier command(s) sent on this connection are unanswered and may have run on " + connection.node();
+      mayHaveRun = true;
+    } else {
+      ran = "safe to retry";
+    }
+    return new MasterChangedException("command not sent to " + connection.node() + ": " + why + " (master now " + now
+        + "); the connection was opened before that and is closed; " + ran, mayHaveRun, null);
   }
 
   @Override
@@ -271,7 +324,8 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
 
   @Override
   public boolean validateObject(PooledObject<T> p) {
-    return !stale(p) && kind.ping(p.getObject());
+    T object = p.getObject();
+    return !stale(p) && kind.connection(object).validate(() -> kind.ping(object));
   }
 
   /**

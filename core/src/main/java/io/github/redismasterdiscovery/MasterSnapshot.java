@@ -25,9 +25,11 @@ public final class MasterSnapshot {
   private final Map<SourceKind, SourceState> sources;
   private final Instant suspectSince;
   private final Map<HostAndPort, String> answers;
+  private final Instant evaluatedAt;
 
   MasterSnapshot(HostAndPort master, SourceKind source, Instant verifiedAt, long generation, HostAndPort lastKnownMaster,
-      String conflict, Map<SourceKind, SourceState> sources, Instant suspectSince, Map<HostAndPort, String> answers) {
+      String conflict, Map<SourceKind, SourceState> sources, Instant suspectSince, Map<HostAndPort, String> answers, Instant evaluatedAt) {
+    this.evaluatedAt = evaluatedAt;
     this.master = master;
     this.source = source;
     this.verifiedAt = verifiedAt;
@@ -100,11 +102,20 @@ public final class MasterSnapshot {
     return answers;
   }
 
+  /**
+   * When the latest evaluation round completed with a decision (whatever it decided), or empty
+   * before the first. Rounds run at least every {@code verifyInterval}; an instant much older than
+   * that means the discovery has stopped evaluating (see {@link MasterDiscovery#evaluationOverdue()}).
+   */
+  public Optional<Instant> evaluatedAt() {
+    return Optional.ofNullable(evaluatedAt);
+  }
+
   /** The state of a closed discovery: no master, every source down, a new generation so no pooled connection stays in use. */
   MasterSnapshot closed(Instant now) {
     Map<SourceKind, SourceState> down = new EnumMap<>(SourceKind.class);
     sources.forEach((k, v) -> down.put(k, v.with(SourceState.Status.DOWN, "discovery closed", now)));
-    return new MasterSnapshot(null, null, null, generation + 1, lastKnownMaster, null, down, null, Map.of());
+    return new MasterSnapshot(null, null, null, generation + 1, lastKnownMaster, null, down, null, Map.of(), evaluatedAt);
   }
 
   /**
@@ -133,6 +144,6 @@ public final class MasterSnapshot {
 
   @Override
   public String toString() {
-    return "MasterSnapshot{" + describe() + ", generation=" + generation + ", verifiedAt=" + verifiedAt + "}";
+    return "MasterSnapshot{" + describe() + ", generation=" + generation + ", verifiedAt=" + verifiedAt + ", evaluatedAt=" + evaluatedAt + "}";
   }
 }

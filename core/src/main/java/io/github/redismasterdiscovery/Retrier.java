@@ -75,7 +75,10 @@ final class Retrier {
 
   /** Classifies an exception thrown while the command was in flight (sent, reply pending). */
   static RuntimeException inFlight(RuntimeException e) {
-    if ((e instanceof JedisDataException && refusedUnrun((JedisDataException) e)) || e instanceof MasterChangedException) {
+    if (e instanceof MasterChangedException) {
+      return new AttemptFailed(((MasterChangedException) e).mayHaveRun() ? Failure.AMBIGUOUS : Failure.NOT_EXECUTED, e);
+    }
+    if (e instanceof JedisDataException && refusedUnrun((JedisDataException) e)) {
       return new AttemptFailed(Failure.NOT_EXECUTED, e);
     }
     if (e instanceof JedisConnectionException) {
@@ -92,6 +95,18 @@ final class Retrier {
   static boolean refusedUnrun(JedisDataException e) {
     String m = e.getMessage();
     return m != null && (m.startsWith("READONLY") || m.startsWith("LOADING") || m.startsWith("MASTERDOWN"));
+  }
+
+  /**
+   * For a piece of work of several commands (a lambda): when a command after the first failed, the
+   * earlier ones ran (or may have), so not even a failure of the last one "before execution" makes
+   * the whole safe to run again.
+   */
+  static RuntimeException afterEarlierCommands(RuntimeException classified, long commandsThatMayHaveRun) {
+    if (commandsThatMayHaveRun > 0 && classified instanceof AttemptFailed && ((AttemptFailed) classified).failure == Failure.NOT_EXECUTED) {
+      return new AttemptFailed(Failure.AMBIGUOUS, ((AttemptFailed) classified).original());
+    }
+    return classified;
   }
 
   /** For a command safe to run twice, an ambiguous failure is as good as one that did not run. */

@@ -439,8 +439,12 @@ final class SentinelLinks {
       return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel);
     }
 
+    /**
+     * The failover was abandoned before a promotion: the old master stays. {@code +failover-end-for-timeout}
+     * is not one: Sentinel sends it when reconfiguring the replicas took too long, after the promotion.
+     */
     boolean isAbort() {
-      return channel.startsWith("-failover-abort") || "+failover-end-for-timeout".equals(channel);
+      return channel.startsWith("-failover-abort");
     }
 
     boolean isMasterDown() {

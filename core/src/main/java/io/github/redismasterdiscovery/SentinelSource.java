@@ -143,6 +143,8 @@ final class SentinelSource implements Source, SentinelLinks.User {
       }
     } else if (e.isSwitch()) {
       propose(e.instance(), "Sentinel " + sentinel + " +switch-master");
+    } else if ("+failover-end-for-timeout".equals(e.channel())) {
+      events.changed(); // the promotion happened; only the replicas' reconfiguration timed out: the fence stays, a round decides
     }
   }
 

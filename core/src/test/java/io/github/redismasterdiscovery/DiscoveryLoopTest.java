@@ -93,9 +93,15 @@ class DiscoveryLoopTest {
     final Map<HostAndPort, Integer> asked = new HashMap<>();
     final List<CompletableFuture<Map<HostAndPort, NodeRole>>> held = new ArrayList<>();
     boolean hold;
+    int throwProbes; // how many more probe() calls throw at once
+    int failReplicationIds; // how many more replicationIds() calls complete exceptionally
 
     @Override
     public synchronized CompletableFuture<Map<HostAndPort, NodeRole>> probe(Collection<HostAndPort> nodes) {
+      if (throwProbes > 0) {
+        throwProbes--;
+        throw new IllegalStateException("probe() failed once");
+      }
       Map<HostAndPort, NodeRole> out = new LinkedHashMap<>();
       for (HostAndPort n : nodes) {
         asked.merge(n, 1, Integer::sum);
@@ -111,6 +117,10 @@ class DiscoveryLoopTest {
 
     @Override
     public synchronized CompletableFuture<Map<HostAndPort, ReplicationIds>> replicationIds(Collection<HostAndPort> nodes) {
+      if (failReplicationIds > 0) {
+        failReplicationIds--;
+        return CompletableFuture.failedFuture(new IllegalStateException("replicationIds() failed once"));
+      }
       Map<HostAndPort, ReplicationIds> out = new HashMap<>();
       nodes.stream().filter(ids::containsKey).forEach(n -> out.put(n, ids.get(n)));
       return CompletableFuture.completedFuture(out);
@@ -127,6 +137,8 @@ class DiscoveryLoopTest {
   /** A source whose candidates the test sets. */
   static final class FixedSource implements Source {
     volatile List<HostAndPort> candidates = List.of();
+    volatile int throwCandidates; // how many more calls of candidates() throw
+    volatile int throwHealth; // how many more calls of health() throw
 
     @Override
     public SourceKind kind() {
@@ -138,11 +150,19 @@ class DiscoveryLoopTest {
 
     @Override
     public List<HostAndPort> candidates() {
+      if (throwCandidates > 0) {
+        throwCandidates--;
+        throw new IllegalStateException("candidates() failed once");
+      }
       return candidates;
     }
 
     @Override
     public Health health() {
+      if (throwHealth > 0) {
+        throwHealth--;
+        throw new IllegalStateException("health() failed once");
+      }
       return Health.up();
     }
 
@@ -354,5 +374,111 @@ class DiscoveryLoopTest {
     assertThat(changes).isEmpty();
     assertThat(loop.snapshot().master()).isEmpty();
     assertThat(loop.snapshot().describe()).contains("discovery closed");
+  }
+
+  // ---------------------------------------------------------------- the loop cannot stop (issue 17, item 2)
+
+  /** The master dies after a failure inside a round: later rounds must still find that out, and the next master. */
+  private void theLoopStillFollowsTheMaster() {
+    probe.roles.put(A, NodeRole.unreachable(A + ": connection refused"));
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    labels.candidates = List.of(B);
+    env.advance(Duration.ofSeconds(6)); // no event: only the loop's own ticks can notice
+    assertThat(loop.snapshot().master()).as("the loop kept running its rounds").contains(B);
+    assertThat(loop.evaluationOverdue()).isFalse();
+  }
+
+  @Test
+  void aSourceWhoseCandidatesThrowOnceEndsThatRoundNotTheLoop() {
+    labels.throwCandidates = 1;
+    loop.checkNow();
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aSourceWhoseHealthThrowsEndsThatRoundAndThatPollNotTheLoop() {
+    labels.throwHealth = 2; // once in a health poll, once in a round start
+    env.advance(DiscoveryLoop.HEALTH_INTERVAL);
+    loop.checkNow();
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aProbeThatThrowsEndsThatRoundNotTheLoop() {
+    probe.throwProbes = 1;
+    loop.checkNow();
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aChaseWhoseProbeThrowsEndsThatChaseAndARoundTakesOver() {
+    probe.throwProbes = 1;
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aChaseWhoseSuccessionProofFailsEndsThatChaseAndARoundTakesOver() {
+    probe.failReplicationIds = 1;
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aRoundThatStopsCompletingShowsAsOverdue() {
+    probe.hold = true; // every probe's answer is held: rounds start and never end
+    loop.checkNow();
+    env.advance(Duration.ofSeconds(19));
+    assertThat(loop.evaluationOverdue()).as("2 x verifyInterval + 10 s not yet passed").isFalse();
+    env.advance(Duration.ofSeconds(2));
+    assertThat(loop.evaluationOverdue()).isTrue();
+    assertThat(loop.snapshot().evaluatedAt()).hasValueSatisfying(t -> assertThat(t).isBefore(env.now().minusSeconds(15)));
+  }
+
+  @Test
+  void aFailedRoundIsLoggedOnceWithItsStackTraceWhileItRepeats() {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      labels.throwCandidates = 5;
+      for (int i = 0; i < 5; i++) {
+        loop.checkNow();
+      }
+      assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList()).hasSize(1)
+          .allSatisfy(e -> assertThat(e.getThrowableProxy()).isNotNull());
+    } finally {
+      logger.detachAppender(logs);
+    }
+    theLoopStillFollowsTheMaster();
+  }
+
+  @Test
+  void aChaseThatSwitchesAwayFromASuspectMasterEndsTheSuspicion() {
+    probe.roles.put(A, NodeRole.silent("no reply"));
+    env.advance(Duration.ofSeconds(5));
+    assertThat(loop.snapshot().suspectSince()).isPresent();
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa"));
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    assertThat(loop.snapshot().master()).contains(B);
+    probe.roles.put(B, NodeRole.silent("no reply"));
+    env.advance(Duration.ofSeconds(5)); // B stalls at its first verify tick: a new suspicion, measured from now
+    assertThat(loop.snapshot().suspectSince()).hasValueSatisfying(t -> assertThat(t).isAfter(env.now().minusSeconds(1)));
+  }
+
+  @Test
+  void theOpenGenerationIsTheCurrentOneExceptUnderAFence() {
+    assertThat(loop.openGeneration()).isEqualTo(1);
+    loop.promotionStarting(A, B);
+    assertThat(loop.openGeneration()).isEqualTo(-1);
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa"));
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    assertThat(loop.openGeneration()).isEqualTo(2);
+    loop.close();
+    assertThat(loop.openGeneration()).as("closed: no connection may send").isEqualTo(3);
   }
 }
