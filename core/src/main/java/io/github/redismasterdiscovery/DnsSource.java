@@ -32,6 +32,9 @@ final class DnsSource implements Source {
   private final LoadingCache<String, List<HostAndPort>> resolved;
   private final String jvmCacheNote;
   private volatile String error;
+  /** Names (with their dnsTtl) already warned about, so the JVM cache warning comes once per JVM. */
+  private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private volatile boolean answered;
   private volatile List<HostAndPort> last = List.of();
 
@@ -45,7 +48,9 @@ final class DnsSource implements Source {
       jvmCacheNote = "the JVM caches DNS answers for " + (jvmTtl < 0 ? "ever" : jvmTtl + " s") + ", longer than dnsTtl " + ttl.toMillis()
           + " ms: start the JVM with -Dsun.net.inetaddr.ttl=" + Math.max(1, ttl.toSeconds())
           + " (or set the security property networkaddress.cache.ttl) so a changed name is followed in time";
-      log.warn("dnsName {}: {}", host, jvmCacheNote);
+      if (WARNED.add(host + "/" + ttl)) { // once per JVM: every build() of the same configuration would say it again
+        log.warn("dnsName {}: {}", host, jvmCacheNote);
+      }
     } else {
       jvmCacheNote = null;
     }

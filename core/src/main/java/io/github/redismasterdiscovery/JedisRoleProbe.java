@@ -39,6 +39,7 @@ final class JedisRoleProbe implements RoleProbe {
   private final long timeoutMillis;
   private final Cache<HostAndPort, Node> connections;
   private final Map<HostAndPort, CompletableFuture<NodeRole>> inFlight = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
   /** A kept connection and the run id of the server process behind it (null when INFO is not allowed). */
   private record Node(Jedis jedis, String runId) {}
@@ -96,7 +97,8 @@ final class JedisRoleProbe implements RoleProbe {
       f.complete(late);
       return f;
     }
-    var guard = runtime.later(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200), () -> f.complete(late));
+    // On the timer thread itself: a guard queued on the I/O pool would wait behind the very work it gives up on.
+    var guard = runtime.onTimer(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(2 * timeoutMillis + 200), () -> f.complete(late));
     if (guard != null) {
       f.whenComplete((r, t) -> guard.cancel(false));
     }
@@ -144,6 +146,10 @@ final class JedisRoleProbe implements RoleProbe {
   /** {@code INFO replication} over the kept connection; null when INFO is not allowed; throws on a connection error. */
   private ReplicationIds idsOnce(HostAndPort node) {
     Jedis jedis = connections.get(node, this::connect).jedis();
+    if (closed) {
+      connections.invalidate(node);
+      return null;
+    }
     synchronized (jedis) {
       try {
         String replid = null;
@@ -186,6 +192,10 @@ final class JedisRoleProbe implements RoleProbe {
       return NodeRole.error(node + ": " + firstLine(e));
     } catch (RuntimeException e) {
       return NodeRole.error(node + " sent a handshake reply that cannot be read (" + e.getClass().getSimpleName() + "): is this a Redis server?");
+    }
+    if (closed) { // a probe that connected while the discovery closed: its connection must not outlive it
+      connections.invalidate(node);
+      return NodeRole.unreachable("discovery closed");
     }
     Jedis jedis = kept.jedis();
     synchronized (jedis) {
@@ -292,6 +302,7 @@ final class JedisRoleProbe implements RoleProbe {
 
   @Override
   public void close() {
+    closed = true;
     connections.invalidateAll();
     connections.cleanUp();
     inFlight.values().forEach(f -> f.complete(NodeRole.unreachable("discovery closed")));

@@ -662,6 +662,7 @@ public final class MasterDiscovery implements AutoCloseable {
 
     /** Redis nodes to probe with {@code ROLE} when no source names a master (default: only nodes seen at run time). */
     public Builder nodes(String... hostAndPorts) {
+      Objects.requireNonNull(hostAndPorts, "nodes(hostAndPorts): pass addresses such as \"redis-0.redis-headless:6379\", not null");
       for (String s : hostAndPorts) {
         staticNodes.add(parseHostAndPort(s, "node address"));
       }

@@ -65,8 +65,19 @@ final class SentinelLinks {
     void state(HostAndPort sentinel, boolean subscribed, String error);
   }
 
-  /** Links are shared only between users that connect the same way. */
-  private record Key(HostAndPort address, String user, String password, boolean ssl, Object socketFactory, Duration heartbeat) {
+  /**
+   * Links are shared only between users that connect exactly the same way: same credentials, same
+   * TLS settings (socket factory, parameters, hostname verifier, options: compared by identity where
+   * the class has no equality, so two configurations built apart never share), same client name,
+   * protocol, timeout and heartbeat.
+   */
+  private record Key(HostAndPort address, String user, String password, Object credentials, boolean ssl, Object socketFactory,
+      Object sslParameters, Object hostnameVerifier, Object sslOptions, String clientName, Object protocol, Duration timeout, Duration heartbeat) {
+    static Key of(HostAndPort address, JedisClientConfig c, Duration timeout, Duration heartbeat) {
+      return new Key(address, c.getUser(), c.getPassword(), c.getCredentialsProvider(), c.isSsl(), c.getSslSocketFactory(),
+          c.getSslParameters(), c.getHostnameVerifier(), c.getSslOptions(), c.getClientName(), c.getRedisProtocol(), timeout, heartbeat);
+    }
+
     @Override
     public String toString() {
       return "Key[" + address + "]"; // never the password
@@ -79,7 +90,7 @@ final class SentinelLinks {
 
   /** Joins (or opens) the link to {@code address}; the user's opinion arrives through its callbacks. */
   static Link acquire(HostAndPort address, JedisClientConfig config, Duration timeout, Duration heartbeat, SharedRuntime runtime, User user) {
-    Key key = new Key(address, config.getUser(), config.getPassword(), config.isSsl(), config.getSslSocketFactory(), heartbeat);
+    Key key = Key.of(address, config, timeout, heartbeat);
     Link link;
     boolean start = false;
     synchronized (SentinelLinks.class) {
@@ -152,7 +163,7 @@ final class SentinelLinks {
       thread = t;
       t.start();
       long millis = heartbeat.toMillis();
-      heartbeats = runtime.timer.scheduleWithFixedDelay(() -> runtime.io(this::ping), millis, millis, TimeUnit.MILLISECONDS);
+      heartbeats = runtime.timer.scheduleWithFixedDelay(() -> runtime.heartbeat(this::ping), millis, millis, TimeUnit.MILLISECONDS);
     }
 
     /** A user joined a link that may have been up for long: give it this Sentinel's state and opinion now. */

@@ -35,6 +35,8 @@ final class SharedRuntime {
   final ScheduledExecutorService timer;
   final ExecutorService io;
   final ExecutorService listeners;
+  /** Sentinel heartbeats only: a heartbeat never queues behind probes, nor delays the timer if a socket write stalls. */
+  final ExecutorService heartbeats;
 
   private SharedRuntime() {
     ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, Threads.named("rmd-timer"));
@@ -43,6 +45,8 @@ final class SharedRuntime {
     io = growOnDemand(IO_THREADS, "rmd-io");
     listeners = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-listener"));
     ((ThreadPoolExecutor) listeners).allowCoreThreadTimeOut(true);
+    heartbeats = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-heartbeat"));
+    ((ThreadPoolExecutor) heartbeats).allowCoreThreadTimeOut(true);
   }
 
   /**
@@ -100,6 +104,24 @@ final class SharedRuntime {
     }
   }
 
+  /**
+   * Runs {@code task} on the timer thread itself after {@code delayNanos}; null when shutting down.
+   * Only for tasks that never block (completing a future whose dependents only hand work on): a
+   * give-up timer must fire on time even while the I/O pool is saturated by the work it guards.
+   */
+  ScheduledFuture<?> onTimer(long delayNanos, Runnable task) {
+    try {
+      return timer.schedule(task, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      return null;
+    }
+  }
+
+  /** Runs a Sentinel heartbeat on its own thread; false when shutting down. */
+  boolean heartbeat(Runnable task) {
+    return submit(heartbeats, task);
+  }
+
   /** An executor that runs tasks on the I/O pool and drops them once the runtime is shut down. */
   Executor ioExecutor() {
     return this::io;
@@ -118,6 +140,7 @@ final class SharedRuntime {
     log.debug("stopping the shared rmd threads");
     Threads.shutdown(timer, 2_000);
     Threads.shutdown(listeners, 2_000);
+    Threads.shutdown(heartbeats, 2_000);
     Threads.shutdown(io, 2_000);
   }
 }

@@ -67,7 +67,7 @@ class FailoverUsagePatternsIT {
       d.awaitMaster(Duration.ofSeconds(10));
       Jedis held = pool.getResource();
       held.set("held:before", "v");
-      RedisProcess next = failOverAndAwaitSwitch(t, changes, old);
+      failOverAndAwaitSwitch(t, changes, old);
 
       // The repro: 20 SETs on the held connection after the switch were all acknowledged by the old master and lost.
       assertThatThrownBy(() -> held.set("held:0", "v"))
@@ -86,7 +86,6 @@ class FailoverUsagePatternsIT {
       try (Jedis j = t.connect(master)) {
         assertThat(acked).as("every acknowledged write is on the final master").allSatisfy(k -> assertThat(j.exists(k)).isTrue());
       }
-      assertThat(master).isEqualTo(next);
     }
   }
 
@@ -166,7 +165,7 @@ class FailoverUsagePatternsIT {
       for (int i = 0; i < 5; i++) {
         multi.set("multi:" + i, "v");
       }
-      RedisProcess next = failOverAndAwaitSwitch(t, changes, old);
+      failOverAndAwaitSwitch(t, changes, old);
 
       assertThatThrownBy(() -> pipeline.set("pipe:50", "v")).isInstanceOfSatisfying(MasterChangedException.class,
           e -> assertThat(e.mayHaveRun()).as(e.getMessage()).isTrue());
@@ -187,7 +186,6 @@ class FailoverUsagePatternsIT {
       assertThat(pool.getNumIdle()).as("none of them pooled again").isZero();
 
       RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
-      assertThat(master).isEqualTo(next);
       try (Jedis j = t.connect(master)) {
         for (int i = 0; i < 5; i++) {
           assertThat(j.exists("multi:" + i)).as("a transaction without EXEC never ran").isFalse();
@@ -373,12 +371,15 @@ class FailoverUsagePatternsIT {
         assertThat(plainEnded.get()).as("a plain subscription ends with an exception instead of hanging")
             .isInstanceOf(JedisConnectionException.class);
         first.start();
+        // Sentinel sometimes fails over once more by itself while the restarted node resyncs: go on from whichever node is master.
         RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
-        assertThat(master).isEqualTo(second);
+        await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().master().filter(master.address()::equals).isPresent()
+            && subscribers(t, master, "events") == 1);
+        long resubscribed = sub.resubscriptions();
 
         // then SENTINEL FAILOVER
-        RedisProcess third = failOverAndAwaitSwitch(t, changes, second);
-        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == 2 && subscribers(t, third, "events") == 1);
+        RedisProcess third = failOverAndAwaitSwitch(t, changes, master);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == resubscribed + 1 && subscribers(t, third, "events") == 1);
         System.out.printf("subscription gap at SENTINEL FAILOVER: %s (after kill -9 it was measured from the kill)%n", sub.lastGap());
         assertDeliveredOnceFromNowOn(recorder, seq);
         assertThat(subscribers(t, third, "events")).as("one subscription on the master").isEqualTo(1);

@@ -32,7 +32,6 @@ import org.springframework.data.redis.connection.RedisPassword;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.jedis.JedisClientConfiguration;
 import org.springframework.data.redis.connection.jedis.JedisConnectionFactory;
-import org.springframework.data.redis.listener.RedisMessageListenerContainer;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
@@ -59,7 +58,7 @@ public class RedisMasterDiscoveryAutoConfiguration {
   @ConditionalOnMissingBean
   MasterDiscovery redisMasterDiscovery(RedisMasterDiscoveryProperties properties, DataRedisProperties redis,
       ObjectProvider<DataRedisConnectionDetails> connectionDetails, Environment environment, ObjectProvider<KubernetesClient> kubernetesClient,
-      ObjectProvider<MasterDiscoveryBuilderCustomizer> customizers, ApplicationEventPublisher events) {
+      ObjectProvider<MasterDiscoveryBuilderCustomizer> customizers, RedisMasterChangedEventRelay events) {
     DataRedisConnectionDetails details = connectionDetails.getIfAvailable(() -> new DataRedisConnectionDetails() { });
     refuseCluster(redis, details);
     warnIgnored(environment);
@@ -72,7 +71,7 @@ public class RedisMasterDiscoveryAutoConfiguration {
         kubernetesClient.getIfAvailable());
     AtomicReference<MasterDiscovery> built = new AtomicReference<>();
     // Added before build, so even the first master found is published; the source is the discovery once it exists.
-    builder.listener((before, after) -> events.publishEvent(new RedisMasterChangedEvent(Objects.requireNonNullElse(built.get(), properties),
+    builder.listener((before, after) -> events.publish(new RedisMasterChangedEvent(Objects.requireNonNullElse(built.get(), properties),
         before, after)));
     customizers.orderedStream().forEach(c -> c.customize(builder));
     MasterDiscovery discovery = DiscoveryProperties.build(builder);
@@ -89,6 +88,12 @@ public class RedisMasterDiscoveryAutoConfiguration {
       }
     }
     return discovery;
+  }
+
+  /** Publishes the discovery's changes as {@link RedisMasterChangedEvent}s, from the moment the context's singletons exist. */
+  @Bean
+  static RedisMasterChangedEventRelay redisMasterChangedEventRelay(ApplicationEventPublisher publisher) {
+    return new RedisMasterChangedEventRelay(publisher);
   }
 
   /** Boot's Jedis factory, with a pool that follows the master; pooling is always on. */
@@ -121,10 +126,10 @@ public class RedisMasterDiscoveryAutoConfiguration {
     return new FailoverJedisConnectionFactory(discovery, standalone, builder.build());
   }
 
-  /** Re-subscribes message listener containers (Spring Session's indexed repository among them) on the new master. */
+  /** Message listener containers (Spring Session's indexed repository among them) re-subscribe on the new master through their own recovery. */
   @Bean
-  static ListenerContainerRestarter redisMasterDiscoveryListenerContainerRestarter(ObjectProvider<RedisMessageListenerContainer> containers) {
-    return new ListenerContainerRestarter(containers);
+  static ListenerContainerRecovery redisMasterDiscoveryListenerContainerRecovery() {
+    return new ListenerContainerRecovery();
   }
 
   /**

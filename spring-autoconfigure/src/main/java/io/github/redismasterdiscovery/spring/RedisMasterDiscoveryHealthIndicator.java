@@ -11,7 +11,8 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 /**
  * The discovery's state, from its snapshot alone: no I/O, never blocks. UP while a master is
  * verified (a suspect master, one that stopped answering for a moment, is still UP with
- * {@code suspectSince} in the details), DOWN without one. Details: master, source, generation,
+ * {@code suspectSince} in the details), DOWN without one, and DOWN when evaluation rounds have
+ * stopped completing ({@link MasterDiscovery#evaluationOverdue()}: the master shown may be stale). Details: master, source, generation,
  * verification time, each source's state, and what the nodes answered when there is no master.
  * Never a secret: the snapshot holds none.
  */
@@ -26,7 +27,13 @@ public class RedisMasterDiscoveryHealthIndicator implements HealthIndicator {
   @Override
   public Health health() {
     MasterSnapshot s = discovery.snapshot();
-    Health.Builder b = s.master().isPresent() ? Health.up() : Health.down();
+    boolean overdue = discovery.evaluationOverdue();
+    Health.Builder b = s.master().isPresent() && !overdue ? Health.up() : Health.down();
+    if (overdue) {
+      b.withDetail("evaluation", "overdue: no evaluation round has completed since "
+          + s.evaluatedAt().map(Object::toString).orElse("start-up") + "; the master shown may be stale (see the ERROR logged by MasterDiscovery)");
+    }
+    s.evaluatedAt().ifPresent(t -> b.withDetail("evaluatedAt", t.toString()));
     s.master().ifPresent(m -> b.withDetail("master", m.toString()));
     s.source().ifPresent(src -> b.withDetail("source", src.name()));
     b.withDetail("generation", s.generation());
