@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -38,6 +37,7 @@ import redis.clients.jedis.HostAndPort;
  * 2 ms, slower as time passes, until it answers master or {@code chaseTimeout} passes. When it
  * answers master and its replication history shows it was promoted from the current master, the
  * loop switches at once, without waiting for a slow old master's answer; otherwise a round decides.
+ * The chases' own rules live in {@link Chases}.
  *
  * <h2>Suspect, not lost</h2>
  * A master that stops answering within the probe timeout (a stall, not a refused connection) stays
@@ -50,7 +50,12 @@ import redis.clients.jedis.HostAndPort;
  * When Sentinel's leader announces the replica it is promoting away from the current master, pools
  * stop starting commands on that master (borrowers wait, commands already sent finish) until the
  * new master is proven, the failover aborts, or {@code writeFenceTimeout} passes: Sentinel does not
- * pause the old master, and every write it accepted after the promotion would be lost.
+ * pause the old master, and every write it accepted after the promotion would be lost. The fence's
+ * own rules live in {@link WriteFence}.
+ *
+ * <h2>Failures</h2>
+ * Every path (a round's start and finish, health polls, chase steps) catches what it throws, logs it
+ * once, ends that round or chase as failed and schedules what comes next: the loop never stops.
  */
 final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSignals {
 
@@ -78,28 +83,6 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   record Timing(Duration verifyInterval, Duration probeInterval, Duration suspectTimeout, Duration chaseTimeout, boolean writeFence,
       Duration writeFenceTimeout, Duration sentinelRefresh) {}
 
-  /** The fence on one generation's master: who is being promoted, since when, until when at most. */
-  record Fence(long generation, HostAndPort master, HostAndPort candidate, long sinceNanos, long deadlineNanos) {}
-
-  /** A candidate being asked again and again until it is master. */
-  private static final class Chase {
-    final HostAndPort candidate;
-    final SourceKind source;
-    final String why;
-    final long startNanos;
-    long deadlineNanos;
-    Cancellable next;
-    boolean answeredMaster; // asked no more; stays a hint for rounds until adopted or expired
-
-    Chase(HostAndPort candidate, SourceKind source, String why, long startNanos, long deadlineNanos) {
-      this.candidate = candidate;
-      this.source = source;
-      this.why = why;
-      this.startNanos = startNanos;
-      this.deadlineNanos = deadlineNanos;
-    }
-  }
-
   /** Observes fences for the pools: how many commands were in flight on the master at that moment. */
   interface FenceObserver {
     int inFlight();
@@ -120,9 +103,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       .executor(Runnable::run).build();
 
   private volatile MasterSnapshot snapshot;
-  private volatile Fence fence;
-  /** The generation whose connections may send without asking anything: the current one when no fence holds it, else -1. */
-  private volatile long openGeneration;
+  private final WriteFence fence;
+  private final Chases chases;
   private volatile long roundsCompleted;
   /** When the last round completed with a decision (nanoTime), for {@link #evaluationOverdue()}. */
   private volatile long lastEvaluatedNanos;
@@ -130,7 +112,6 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   // Guarded by monitor.
   private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
-  private final Map<HostAndPort, Chase> chases = new HashMap<>();
   private final Set<String> lineage = new LinkedHashSet<>();
   private RoleProbe.ReplicationIds currentIds;
   private String currentRunId;
@@ -147,7 +128,6 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private String conflictText; // the conflict being reported, since conflictSinceNanos
   private long conflictSinceNanos;
   private boolean conflictWarned;
-  private Cancellable fenceTimer;
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
   private Instant evaluatedAt; // the last round that completed with a decision
@@ -165,6 +145,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     this.sentinel = sentinel;
     this.configuredNodes = Set.copyOf(configuredNodes);
     this.listeners = listeners;
+    this.fence = new WriteFence(timing.writeFence(), timing.writeFenceTimeout());
+    this.chases = new Chases(timing.chaseTimeout());
     Instant now = env.now();
     for (Source s : sources) {
       states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
@@ -249,16 +231,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     return env.nanoTime() - lastEvaluatedNanos > limit;
   }
 
-  /** Recomputes {@link #openGeneration} after the snapshot's generation or the fence changed. Caller holds the monitor. */
-  private void reopen() {
-    Fence f = fence;
-    long g = snapshot.generation();
-    openGeneration = f != null && f.generation() == g ? -1 : g;
-  }
-
   /** The generation whose connections may send now without waiting or being refused, or -1 while a write fence holds it. */
   long openGeneration() {
-    return openGeneration;
+    return fence.openGeneration();
   }
 
   long roundsCompleted() {
@@ -275,8 +250,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   /** The generation whose master pools must not start commands on, or -1. */
   long fencedGeneration() {
-    Fence f = fence;
-    return f == null ? -1 : f.generation();
+    return fence.fencedGeneration();
   }
 
   // ---------------------------------------------------------------- signals
@@ -350,8 +324,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   }
 
   private boolean fenced() {
-    Fence f = fence;
-    return f != null && f.generation() == snapshot.generation();
+    return fence.holds(snapshot.generation());
   }
 
   /** Waits for a verified master up to {@code timeoutNanos}; returns it, or null at the timeout or when closed. */
@@ -375,19 +348,16 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   @Override
   public void proposed(HostAndPort candidate, SourceKind source, String why) {
-    Chase c;
+    Chases.Chase c;
     synchronized (monitor) {
       if (closed || (candidate.equals(snapshot.master().orElse(null)) && suspectSinceNanos < 0)) {
         return;
       }
       long now = env.nanoTime();
-      c = chases.get(candidate);
-      if (c != null && !c.answeredMaster) {
-        c.deadlineNanos = now + timing.chaseTimeout().toNanos(); // named again: keep going
-        return;
+      c = chases.propose(candidate, source, why, now);
+      if (c == null) {
+        return; // already being asked
       }
-      c = new Chase(candidate, source, why, now, now + timing.chaseTimeout().toNanos());
-      chases.put(candidate, c);
       markSignal(now);
     }
     log.debug("chasing {} ({})", candidate, why);
@@ -396,21 +366,17 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   @Override
   public void promotionStarting(HostAndPort master, HostAndPort candidate) {
-    if (!timing.writeFence()) {
-      return;
-    }
-    Fence f;
     synchronized (monitor) {
-      MasterSnapshot s = snapshot;
-      if (closed || !master.equals(s.master().orElse(null)) || (fence != null && fence.generation() == s.generation())) {
+      if (closed) {
         return;
       }
       long now = env.nanoTime();
-      f = new Fence(s.generation(), master, candidate, now, now + timing.writeFenceTimeout().toNanos());
-      fence = f;
-      reopen();
-      fenceTimer = env.schedule(timing.writeFenceTimeout().toNanos(), () -> liftFence(f, "no promotion proven within "
-          + timing.writeFenceTimeout().toMillis() + " ms"));
+      WriteFence.Fence f = fence.raise(snapshot.master().orElse(null), master, candidate, now);
+      if (f == null) {
+        return;
+      }
+      fence.armed(env.schedule(f.deadlineNanos() - now, () -> liftFence(f, "no promotion proven within "
+          + timing.writeFenceTimeout().toMillis() + " ms")));
       markSignal(now);
     }
     int inFlight = 0;
@@ -424,8 +390,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   @Override
   public void promotionAborted(HostAndPort master) {
-    Fence f = fence;
-    if (f != null && f.master().equals(master)) {
+    WriteFence.Fence f;
+    synchronized (monitor) {
+      f = fence.abortedFrom(master);
+    }
+    if (f != null) {
       liftFence(f, "Sentinel aborted the failover");
     }
   }
@@ -438,16 +407,10 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     checkNow();
   }
 
-  private void liftFence(Fence f, String why) {
+  private void liftFence(WriteFence.Fence f, String why) {
     synchronized (monitor) {
-      if (fence != f) {
+      if (!fence.lift(f)) {
         return;
-      }
-      fence = null;
-      reopen();
-      if (fenceTimer != null) {
-        fenceTimer.cancel();
-        fenceTimer = null;
       }
       monitor.notifyAll();
     }
@@ -456,7 +419,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   // ---------------------------------------------------------------- chases
 
-  private void ask(Chase c) {
+  private void ask(Chases.Chase c) {
     try {
       probe.probe(List.of(c.candidate)).thenAccept(r -> answered(c, r.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
     } catch (RuntimeException | Error e) {
@@ -465,34 +428,34 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   }
 
   /** A chase step threw: that chase ends; a round (which re-weighs every hint) takes over. */
-  private Void chaseFailed(Chase c, Throwable e) {
+  private Void chaseFailed(Chases.Chase c, Throwable e) {
     synchronized (monitor) {
-      if (chases.get(c.candidate) == c) {
-        chases.remove(c.candidate);
-      }
+      chases.failed(c);
     }
     failed("chasing " + c.candidate, e);
     checkNow();
     return null;
   }
 
-  private void answered(Chase c, NodeRole role) {
+  private void answered(Chases.Chase c, NodeRole role) {
     long now = env.nanoTime();
     boolean provable;
     synchronized (monitor) {
-      if (closed || chases.get(c.candidate) != c) {
+      if (closed) {
         return;
       }
-      if (!role.isMaster()) {
-        if (now - c.deadlineNanos >= 0) {
-          chases.remove(c.candidate);
+      switch (chases.answered(c, role.isMaster(), now)) {
+        case STALE:
+          return;
+        case GIVE_UP:
           log.debug("stopped chasing {}: still {} after {} ms", c.candidate, role.describe(), (now - c.startNanos) / 1_000_000);
           return;
-        }
-        c.next = env.schedule(chaseDelay(now - c.startNanos), () -> ask(c));
-        return;
+        case ASK_AGAIN:
+          c.next = env.schedule(Chases.delay(c, now), () -> ask(c));
+          return;
+        default:
+          break; // MASTER: stays a hint, so the round below (or a later one) weighs it
       }
-      c.answeredMaster = true; // stays a hint, so the round below (or a later one) weighs it
       provable = snapshot.master().isPresent() && currentIds != null; // else nothing to prove succession from: a round decides
     }
     if (!provable) {
@@ -502,14 +465,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     probe.replicationIds(List.of(c.candidate)).thenAccept(ids -> succeeded(c, role, ids.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
   }
 
-  /** How long a chase waits before asking again: every 2 ms at first, then more slowly. */
-  static long chaseDelay(long elapsedNanos) {
-    long ms = TimeUnit.NANOSECONDS.toMillis(elapsedNanos);
-    return TimeUnit.MILLISECONDS.toNanos(ms < 250 ? 2 : ms < 2_000 ? 20 : 100);
-  }
-
   /** A chased candidate answered master: switch at once if it was promoted from the current master, else let a round decide. */
-  private void succeeded(Chase c, NodeRole role, RoleProbe.ReplicationIds ids) {
+  private void succeeded(Chases.Chase c, NodeRole role, RoleProbe.ReplicationIds ids) {
     Publication p = null;
     synchronized (monitor) {
       if (!closed && ids != null && currentIds != null && ids.succeeds(currentIds) && snapshot.master().isPresent()
@@ -540,10 +497,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
           hints.putIfAbsent(c, s.kind());
         }
       }
-      chases.values().removeIf(c -> c.answeredMaster && now - c.deadlineNanos >= 0);
-      for (Chase c : chases.values()) {
-        hints.putIfAbsent(c.candidate, c.source);
-      }
+      chases.addHints(hints, now);
       MasterSnapshot s = snapshot;
       HostAndPort current = s.master().orElse(null);
       if (current != null && !translator.stillValid(current) && !configuredNodes.contains(current) && !hints.containsKey(current)) {
@@ -700,20 +654,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       currentRunId = runId;
       lastKnownRunId = runId;
       lastKnown = master;
-      Chase c = chases.remove(master);
-      if (c != null && c.next != null) {
-        c.next.cancel();
-      }
+      chases.adopted(master);
     } else {
       currentRunId = null;
-    }
-    Fence f = fence;
-    if (f != null && f.generation() != generation) {
-      fence = null; // the promotion is proven (or the master is gone): the fence has done its work
-      if (fenceTimer != null) {
-        fenceTimer.cancel();
-        fenceTimer = null;
-      }
     }
     if (!Objects.equals(before.master().orElse(null), master)) {
       suspectSinceNanos = -1; // the suspicion was about the master being replaced (a chase may switch while it is suspect)
@@ -721,7 +664,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     MasterSnapshot after = new MasterSnapshot(master, source, master == null ? null : env.now(), generation, lastKnown, conflict, states,
         null, answers, evaluatedAt);
     snapshot = after;
-    reopen();
+    fence.published(generation); // a fence on the old generation has done its work
     noteConflict(conflict, now);
     monitor.notifyAll();
     long sinceSignalMs = firstSignalNanos == 0 ? 0 : (now - firstSignalNanos) / 1_000_000;
@@ -887,18 +830,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       if (healthTick != null) {
         timers.add(healthTick);
       }
-      if (fenceTimer != null) {
-        timers.add(fenceTimer);
-      }
-      for (Chase c : chases.values()) {
-        if (c.next != null) {
-          timers.add(c.next);
-        }
-      }
-      chases.clear();
-      fence = null;
+      timers.addAll(chases.clear());
       snapshot = snapshot.closed(env.now());
-      reopen();
+      fence.close(snapshot.generation()); // cancels its timer
       monitor.notifyAll();
     }
     timers.forEach(Cancellable::cancel);
