@@ -212,6 +212,20 @@ final class FollowingConnection extends Connection {
     }
   }
 
+  /** Flushing a {@linkplain #cut cut} connection (a pipeline's sync after the switch) says why it is closed. */
+  @Override
+  protected void flush() {
+    try {
+      super.flush();
+    } catch (JedisConnectionException e) {
+      String why = cutReason;
+      if (why != null) {
+        throw new MasterChangedException(why, !subscribed && !inMulti, e);
+      }
+      throw e;
+    }
+  }
+
   /**
    * Jedis restores the timeout in a {@code finally} after a blocking command or a subscription; on a
    * connection that was {@linkplain #cut cut} that would throw and hide the {@link MasterChangedException}

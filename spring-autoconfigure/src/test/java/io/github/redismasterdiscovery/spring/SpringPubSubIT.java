@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.redismasterdiscovery.MasterChangedException;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
@@ -12,6 +13,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,6 +34,9 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.event.EventListener;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
+import org.springframework.data.redis.core.RedisCallback;
+import org.springframework.data.redis.core.RedisOperations;
+import org.springframework.data.redis.core.SessionCallback;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.listener.ChannelTopic;
 import org.springframework.data.redis.listener.RedisMessageListenerContainer;
@@ -42,7 +48,8 @@ import redis.clients.jedis.Jedis;
  * app publishes to every 20 ms, two template writers, through a {@code kill -9} and then a
  * {@code SENTINEL FAILOVER}. After each switch: one subscription on the new master, every message
  * published after it received exactly once, no template call slower than its timeout, and an
- * application listener of the switch that throws changes nothing.
+ * application listener of the switch that throws changes nothing; a {@code SessionCallback}
+ * transaction and an {@code executePipelined} callback spanning the switch fail whole.
  */
 class SpringPubSubIT {
 
@@ -166,10 +173,58 @@ class SpringPubSubIT {
             && subscribers(t, master) == 1);
         assertThat(subscribers(t, master)).as("still one subscription, seconds later (no late recovery beside it)").isEqualTo(1);
 
+        // A transaction and a pipeline that span the planned failover (SessionCallback, executePipelined).
+        CountDownLatch switched = new CountDownLatch(1);
+        CountDownLatch inside = new CountDownLatch(2);
+        AtomicReference<Throwable> txFailure = new AtomicReference<>();
+        AtomicReference<Throwable> pipeFailure = new AtomicReference<>();
+        Thread tx = new Thread(() -> {
+          try {
+            template.execute(new SessionCallback<Object>() {
+              @Override
+              @SuppressWarnings("unchecked")
+              public <K, V> Object execute(RedisOperations<K, V> operations) {
+                RedisOperations<String, String> ops = (RedisOperations<String, String>) operations;
+                ops.multi();
+                ops.opsForValue().set("tx:a", "v");
+                inside.countDown();
+                awaitQuietly(switched);
+                ops.opsForValue().set("tx:b", "v");
+                return ops.exec();
+              }
+            });
+          } catch (Throwable e) {
+            txFailure.set(e);
+          }
+        }, "session-callback");
+        Thread pipe = new Thread(() -> {
+          try {
+            template.executePipelined((RedisCallback<Object>) connection -> {
+              connection.stringCommands().set("pipe:a".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
+              inside.countDown();
+              awaitQuietly(switched);
+              connection.stringCommands().set("pipe:b".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
+              return null;
+            });
+          } catch (Throwable e) {
+            pipeFailure.set(e);
+          }
+        }, "pipelined");
+        tx.start();
+        pipe.start();
+        assertThat(inside.await(10, TimeUnit.SECONDS)).isTrue();
+
         t.failover();
         RedisProcess third = awaitNewMaster(t, master);
         await().atMost(Duration.ofSeconds(15)).until(() -> discovery.snapshot().master().filter(third.address()::equals).isPresent());
         long planSwitchAt = System.nanoTime();
+        switched.countDown();
+        tx.join(10_000);
+        pipe.join(10_000);
+        assertThat(txFailure.get()).as("a transaction spanning the switch fails").isNotNull();
+        assertThat(masterChanged(txFailure.get())).as("%s", txFailure.get()).hasMessageContaining("nothing of it ran");
+        assertThat(pipeFailure.get()).as("a pipeline spanning the switch fails").isNotNull();
+        assertThat(masterChanged(pipeFailure.get())).as("%s", pipeFailure.get()).isNotNull();
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> subscribers(t, third) == 1);
         System.out.printf("SENTINEL FAILOVER: subscription on the new master %d ms after the discovery switched%n",
             (System.nanoTime() - planSwitchAt) / 1_000_000);
@@ -179,6 +234,9 @@ class SpringPubSubIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> subscribers(t, last) == 1);
         for (RedisProcess n : t.nodes()) {
           assertThat(subscribers(t, n)).as("subscriptions on %s", n).isEqualTo(n == last ? 1 : 0);
+        }
+        try (Jedis j = t.connect(last)) {
+          assertThat(j.exists("tx:a", "tx:b", "pipe:b")).as("nothing of the transaction, not the refused pipeline command").isZero();
         }
       } finally {
         stop.set(true);
@@ -194,6 +252,24 @@ class SpringPubSubIT {
       System.out.printf("Spring pub/sub through kill -9 and SENTINEL FAILOVER: %d published, %d received, %d errors surfaced (%s)%n",
           published.get(), received.seen.size(), errors.size(), errors.stream().limit(3).toList());
     }
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The MasterChangedException in {@code e}'s cause chain (Spring wraps it), or null. */
+  private static MasterChangedException masterChanged(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof MasterChangedException m) {
+        return m;
+      }
+    }
+    return null;
   }
 
   private static RedisProcess awaitNewMaster(RedisHaTopology t, RedisProcess old) {
