@@ -50,12 +50,18 @@ CONF
     echo "killed the master 127.0.0.1:$M; the Sentinels promote the replica in about 2 s"
     ;;
   stop)
+    PIDS=""
     for f in "$DIR"/*.pid; do
       if [ -f "$f" ]; then
+        PIDS="$PIDS $(cat "$f")"
         kill "$(cat "$f")" 2>/dev/null || true
-        rm -f "$f"
       fi
     done
+    for p in $PIDS; do # wait until they are gone (5 s at most), so the ports are free again
+      i=0
+      while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    done
+    rm -f "$DIR"/*.pid
     ;;
   *)
     echo "usage: $0 start|failover|kill-master|stop" >&2
