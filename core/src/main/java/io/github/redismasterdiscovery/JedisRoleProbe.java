@@ -18,7 +18,6 @@ import java.util.function.Function;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
-import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -40,6 +39,7 @@ final class JedisRoleProbe implements RoleProbe {
   private final Cache<HostAndPort, Node> connections;
   private final Map<HostAndPort, CompletableFuture<NodeRole>> inFlight = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final Map<HostAndPort, String> misconfigured = new ConcurrentHashMap<>(); // latest answer was a configuration error
 
   /** A kept connection and the run id of the server process behind it (null when INFO is not allowed). */
   private record Node(Jedis jedis, String runId) {}
@@ -176,20 +176,36 @@ final class JedisRoleProbe implements RoleProbe {
     NodeRole role = probeOnce(node);
     // A kept connection can die under a healthy node (Sentinel's failover runs CLIENT KILL TYPE normal,
     // idle timeouts): one retry on a fresh connection before the node counts as unreachable.
-    return reused && role.kind() == NodeRole.Kind.UNREACHABLE ? probeOnce(node) : role;
+    NodeRole answer = reused && role.kind() == NodeRole.Kind.UNREACHABLE ? probeOnce(node) : role;
+    String misconfiguration = misconfigured.get(node);
+    if (misconfiguration != null && !(answer.kind() == NodeRole.Kind.ERROR && answer.detail().equals(misconfiguration))) {
+      misconfigured.remove(node, misconfiguration); // it answered something else since
+    }
+    return answer;
+  }
+
+  @Override
+  public Map<HostAndPort, String> misconfigured() {
+    return Map.copyOf(misconfigured);
+  }
+
+  /** A refusal no retry cures (credentials, permissions), remembered until the node answers otherwise. */
+  private NodeRole misconfiguredAnswer(HostAndPort node, String why) {
+    String detail = node + ": " + why;
+    misconfigured.put(node, detail);
+    return NodeRole.error(detail);
   }
 
   private NodeRole probeOnce(HostAndPort node) {
     Node kept;
     try {
       kept = connections.get(node, this::connect);
-    } catch (JedisAccessControlException e) {
-      return NodeRole.error(node + ": " + firstLine(e) + " (authentication failed: check the Redis user/password in clientConfig)");
     } catch (JedisConnectionException e) {
       return timedOut(e) ? NodeRole.silent(node + ": no answer within " + timeoutMillis + " ms (" + firstLine(e) + ")")
           : NodeRole.unreachable(node + ": cannot connect (" + firstLine(e) + ")");
     } catch (JedisException e) {
-      return NodeRole.error(node + ": " + firstLine(e));
+      String misconfiguration = Misconfiguration.describe(e, Misconfiguration.Peer.NODE);
+      return misconfiguration != null ? misconfiguredAnswer(node, misconfiguration) : NodeRole.error(node + ": " + firstLine(e));
     } catch (RuntimeException e) {
       return NodeRole.error(node + " sent a handshake reply that cannot be read (" + e.getClass().getSimpleName() + "): is this a Redis server?");
     }
@@ -207,7 +223,9 @@ final class JedisRoleProbe implements RoleProbe {
             : NodeRole.unreachable(node + ": connection lost (" + firstLine(e) + ")");
       } catch (JedisDataException e) {
         connections.invalidate(node);
-        return NodeRole.error(node + ": " + firstLine(e) + " (the Redis user needs +role)");
+        String misconfiguration = Misconfiguration.describe(e, Misconfiguration.Peer.NODE);
+        return misconfiguration != null ? misconfiguredAnswer(node, misconfiguration)
+            : NodeRole.error(node + ": " + firstLine(e) + " (the Redis user needs +role)");
       } catch (RuntimeException e) {
         connections.invalidate(node);
         return NodeRole.error(node + " sent an unreadable ROLE reply: " + firstLine(e));

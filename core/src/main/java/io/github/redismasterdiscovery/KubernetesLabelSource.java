@@ -53,6 +53,7 @@ final class KubernetesLabelSource implements Source {
 
   private volatile SharedPodInformers.Shared<Pod> informer;
   private volatile String lastError;
+  private volatile boolean forbidden; // lastError is a 401/403: no retry cures it
   private final java.util.function.Consumer<Throwable> errorListener = this::failed;
   private volatile long notWatchingSince;
   private volatile boolean everWatched;
@@ -124,6 +125,7 @@ final class KubernetesLabelSource implements Source {
     if (inf != null && inf.isWatching()) {
       notWatchingSince = 0;
       lastError = null;
+      forbidden = false;
       everWatched = true;
       return Health.up(seenText(inf));
     }
@@ -232,7 +234,29 @@ final class KubernetesLabelSource implements Source {
   }
 
   private void failed(Throwable t) {
+    int code = httpCode(t);
+    forbidden = code == 401 || code == 403;
     lastError = describe(t, "pods", settings.namespace());
+  }
+
+  /** The API server refuses this account the pod watch (RBAC 403, 401): the error, while not watching; else null. */
+  @Override
+  public String misconfiguration() {
+    SharedPodInformers.Shared<Pod> shared = informer;
+    String error = lastError;
+    if (shared == null || shared.informer.isWatching() || !forbidden || error == null) {
+      return null;
+    }
+    return "Kubernetes: " + error;
+  }
+
+  /** The HTTP status of the first {@link KubernetesClientException} in {@code t}'s causes, or 0. */
+  static int httpCode(Throwable t) {
+    Throwable e = t;
+    while (e != null && !(e instanceof KubernetesClientException) && e.getCause() != null && e.getCause() != e) {
+      e = e.getCause();
+    }
+    return e instanceof KubernetesClientException ? ((KubernetesClientException) e).getCode() : 0;
   }
 
   /** An informer's failure as one line naming the resource, the namespace and, for RBAC, the fix. */

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,9 +97,19 @@ public final class MasterDiscovery implements AutoCloseable {
   private final List<MasterListener> listeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Warnings warnings = new Warnings(Duration.ofMinutes(1));
+  private final Set<HostAndPort> staticNodes;
+  private final AtomicLong misconfiguredSinceNanos = new AtomicLong(-1);
+
+  /**
+   * How long every way to a master must stay refused for a configuration error before
+   * {@link #awaitMaster} gives up early.
+   */
+  static final Duration MISCONFIGURATION_GRACE = Duration.ofSeconds(1);
+  private static final long MISCONFIGURATION_CHECK_NANOS = Duration.ofMillis(100).toNanos();
 
   private MasterDiscovery(Builder b) {
     this.clientConfig = b.redisConfig;
+    this.staticNodes = Set.copyOf(b.staticNodes);
     this.runtime = SharedRuntime.acquire();
     this.listeners.addAll(b.listeners);
     DiscoveryLoop.Env env = b.env != null ? b.env : runtimeEnv(runtime);
@@ -250,10 +262,14 @@ public final class MasterDiscovery implements AutoCloseable {
   }
 
   /**
-   * The verified master, waiting up to {@code timeout} for one.
+   * The verified master, waiting up to {@code timeout} for one. Gives up early when, for a second,
+   * every way to a master has been refused for a configuration error that no retry cures: every
+   * configured source is (wrong or unexpected Sentinel credentials, an unknown master set, RBAC 403
+   * on the pod watch), or every node asked refuses our credentials.
    *
-   * @throws MasterUnavailableException when none is verified in time; the message names what each
-   *     node answered and what each source sees
+   * @throws MasterUnavailableException when none is verified in time, or at once for such an error
+   *     ({@link MasterUnavailableException#configurationErrors()}); the message names what each node
+   *     answered and what each source sees
    * @throws JedisException when this discovery is closed (not retried by pools or executors)
    */
   public HostAndPort awaitMaster(Duration timeout) {
@@ -262,8 +278,23 @@ public final class MasterDiscovery implements AutoCloseable {
       throw closedException();
     }
     HostAndPort master;
+    long deadline = System.nanoTime() + timeout.toNanos();
     try {
-      master = loop.awaitMaster(timeout.toNanos());
+      while (true) {
+        long left = Math.max(0, deadline - System.nanoTime());
+        master = loop.awaitMaster(Math.min(left, MISCONFIGURATION_CHECK_NANOS));
+        if (master != null || closed.get()) {
+          break;
+        }
+        Map<SourceKind, String> blocking = lastingMisconfiguration();
+        if (!blocking.isEmpty()) {
+          throw new MasterUnavailableException("no Redis master can be verified, every way to one is refused for a configuration error: "
+              + String.join("; ", blocking.values()), snapshot(), blocking);
+        }
+        if (left <= MISCONFIGURATION_CHECK_NANOS) {
+          break;
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new MasterUnavailableException("interrupted while waiting for a Redis master", snapshot());
@@ -275,6 +306,28 @@ public final class MasterDiscovery implements AutoCloseable {
       throw closedException();
     }
     throw new MasterUnavailableException("no verified Redis master within " + timeout.toMillis() + " ms", snapshot());
+  }
+
+  /**
+   * What blocks every way to a master ({@link Misconfiguration#blocking}), once it has done so for
+   * {@link #MISCONFIGURATION_GRACE}: a RoleBinding or a Sentinel applied a moment after the
+   * application started is not taken for a mistake.
+   */
+  private Map<SourceKind, String> lastingMisconfiguration() {
+    Map<SourceKind, String> sourceErrors = new EnumMap<>(SourceKind.class);
+    for (Source s : sources) {
+      if (s.kind() != SourceKind.SERVICES) { // proposes nothing: it cannot open a way to a master
+        sourceErrors.put(s.kind(), s.misconfiguration());
+      }
+    }
+    Map<SourceKind, String> blocking = Misconfiguration.blocking(snapshot(), sourceErrors, staticNodes, probe.misconfigured());
+    if (blocking.isEmpty()) {
+      misconfiguredSinceNanos.set(-1);
+      return Map.of();
+    }
+    long now = System.nanoTime();
+    misconfiguredSinceNanos.compareAndSet(-1, now);
+    return now - misconfiguredSinceNanos.get() >= MISCONFIGURATION_GRACE.toNanos() ? blocking : Map.of();
   }
 
   /**

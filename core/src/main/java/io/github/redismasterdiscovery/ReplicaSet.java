@@ -133,7 +133,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       masterRttNanos = average(masterRttNanos, System.nanoTime() - sent);
     } catch (RuntimeException e) {
       closeMasterConnection();
-      lastProblem = master + " (master): " + JedisRoleProbe.firstLine(e);
+      lastProblem = master + " (master): " + Misconfiguration.describeOrFirstLine(e, Misconfiguration.Peer.NODE);
       return;
     }
     if (role.size() < 3 || !"master".equals(JedisRoleProbe.text(role.get(0)))) {
@@ -244,7 +244,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       } catch (NoSuchElementException exhausted) {
         busy = busy == null ? r : busy;
       } catch (Exception e) {
-        r.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+        r.drop("cannot connect for a read: " + Misconfiguration.describeOrFirstLine(e, Misconfiguration.Peer.NODE));
       }
     }
     if (busy != null) {
@@ -257,7 +257,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
         }
         return null;
       } catch (Exception e) {
-        busy.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+        busy.drop("cannot connect for a read: " + Misconfiguration.describeOrFirstLine(e, Misconfiguration.Peer.NODE));
       }
     }
     if (required) {
@@ -288,7 +288,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     } catch (NoSuchElementException exhausted) {
       return null;
     } catch (Exception e) {
-      nearest.drop("cannot connect for a read: " + JedisRoleProbe.firstLine(e));
+      nearest.drop("cannot connect for a read: " + Misconfiguration.describeOrFirstLine(e, Misconfiguration.Peer.NODE));
       return null;
     }
   }
@@ -382,7 +382,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
         } catch (RuntimeException e) {
           JedisRoleProbe.closeQuietly(checker);
           checker = null;
-          drop(JedisRoleProbe.firstLine(e));
+          drop(Misconfiguration.describeOrFirstLine(e, Misconfiguration.Peer.NODE));
           return;
         }
       }

@@ -22,6 +22,15 @@ interface RoleProbe extends AutoCloseable {
    */
   CompletableFuture<Map<HostAndPort, ReplicationIds>> replicationIds(Collection<HostAndPort> nodes);
 
+  /**
+   * The nodes whose latest answer was a configuration error no retry cures (credentials the node
+   * refuses, a password it does not have, a missing permission), each with that error naming the
+   * cause and the fix. Thread-safe.
+   */
+  default Map<HostAndPort, String> misconfigured() {
+    return Map.of();
+  }
+
   @Override
   void close();
 

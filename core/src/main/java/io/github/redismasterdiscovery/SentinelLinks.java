@@ -16,7 +16,6 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPubSub;
-import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisException;
@@ -55,14 +54,18 @@ final class SentinelLinks {
     /**
      * The Sentinel's current answer for {@link #masterName()}, from a query or {@code +switch-master};
      * or, with {@code master} null, why its answer was no address (an unknown master set, garbage).
+     * {@code misconfigured}: the error is one no retry cures (an unknown master set).
      */
-    void opinion(HostAndPort sentinel, HostAndPort master, String error);
+    void opinion(HostAndPort sentinel, HostAndPort master, String error, boolean misconfigured);
 
     /** A failover event about {@link #masterName()}. */
     void event(HostAndPort sentinel, SentinelEvent event);
 
-    /** The subscription is up ({@code error} null) or down (why). */
-    void state(HostAndPort sentinel, boolean subscribed, String error);
+    /**
+     * The subscription is up ({@code error} null) or down (why); {@code misconfigured}: the error is
+     * one no retry cures (credentials, permissions).
+     */
+    void state(HostAndPort sentinel, boolean subscribed, String error, boolean misconfigured);
   }
 
   /**
@@ -143,6 +146,7 @@ final class SentinelLinks {
     private volatile boolean subscribed;
     private volatile boolean established; // this attempt reached SUBSCRIBE
     private volatile String error;
+    private volatile boolean misconfigured; // error is a configuration error
     private volatile Thread thread;
     private volatile Jedis subscriber;
     private volatile PubSub pubSub;
@@ -168,7 +172,7 @@ final class SentinelLinks {
 
     /** A user joined a link that may have been up for long: give it this Sentinel's state and opinion now. */
     private void joined(User user) {
-      user.state(address, subscribed, error);
+      user.state(address, subscribed, error, misconfigured);
       if (subscribed) {
         refresh(user.masterName());
       }
@@ -207,6 +211,7 @@ final class SentinelLinks {
           String why = describe(e);
           boolean changed = !why.equals(error);
           error = why;
+          misconfigured = Misconfiguration.kind(e) != null;
           setSubscribed(false);
           if (changed) {
             log.debug("Sentinel {}: {}", address, why);
@@ -235,12 +240,13 @@ final class SentinelLinks {
 
     private void setSubscribed(boolean now) {
       subscribed = now;
-      users.forEach(u -> u.state(address, now, now ? null : error));
+      users.forEach(u -> u.state(address, now, now ? null : error, !now && misconfigured));
     }
 
     private void subscribedNow() {
       established = true;
       error = null;
+      misconfigured = false;
       setSubscribed(true);
       masterNames().forEach(this::refresh); // a switch between the first query and the subscription is caught here
     }
@@ -254,7 +260,7 @@ final class SentinelLinks {
       for (User u : users) {
         if (u.masterName().equals(event.masterName())) {
           if (event.isSwitch()) {
-            u.opinion(address, event.instance(), null);
+            u.opinion(address, event.instance(), null, false);
           }
           u.event(address, event);
         }
@@ -265,14 +271,16 @@ final class SentinelLinks {
     private void ask(Jedis jedis, String masterName) {
       HostAndPort master = null;
       String why = null;
+      boolean unknownMaster = false;
       try {
         master = query(jedis, masterName);
       } catch (SentinelAnswerException e) {
         why = e.getMessage();
+        unknownMaster = e.misconfigured;
       }
       for (User u : users) {
         if (u.masterName().equals(masterName)) {
-          u.opinion(address, master, why);
+          u.opinion(address, master, why, unknownMaster);
         }
       }
     }
@@ -282,10 +290,10 @@ final class SentinelLinks {
       List<String> reply = jedis.sentinelGetMasterAddrByName(masterName);
       if (reply == null || reply.isEmpty()) {
         throw new SentinelAnswerException("does not know master set '" + masterName
-            + "': check masterName (the name in the Sentinel's 'sentinel monitor <name> ...' line)");
+            + "': check masterName (the name in the Sentinel's 'sentinel monitor <name> ...' line)", true);
       }
       if (reply.size() != 2) {
-        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
+        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply, false);
       }
       try {
         int port = Integer.parseInt(reply.get(1));
@@ -294,7 +302,7 @@ final class SentinelLinks {
         }
         return new HostAndPort(reply.get(0), port);
       } catch (NumberFormatException e) {
-        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply);
+        throw new SentinelAnswerException("sent an unreadable answer to SENTINEL GET-MASTER-ADDR-BY-NAME: " + reply, false);
       }
     }
 
@@ -339,8 +347,9 @@ final class SentinelLinks {
       if (e instanceof SentinelAnswerException) {
         return e.getMessage();
       }
-      if (e instanceof JedisAccessControlException) {
-        return "authentication failed (" + JedisRoleProbe.firstLine(e) + "): check the Sentinel user/password (sentinelClientConfig)";
+      String misconfigured = Misconfiguration.describe(e, Misconfiguration.Peer.SENTINEL);
+      if (misconfigured != null) {
+        return misconfigured;
       }
       if (e instanceof JedisDataException) {
         return "refused a command (" + JedisRoleProbe.firstLine(e) + "): the Sentinel user needs SENTINEL GET-MASTER-ADDR-BY-NAME, "
@@ -398,8 +407,12 @@ final class SentinelLinks {
   static final class SentinelAnswerException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    SentinelAnswerException(String message) {
+    /** No retry cures it (an unknown master set), unlike garbage, which may be a Sentinel still starting. */
+    final boolean misconfigured;
+
+    SentinelAnswerException(String message, boolean misconfigured) {
       super(message, null, false, false);
+      this.misconfigured = misconfigured;
     }
   }
 

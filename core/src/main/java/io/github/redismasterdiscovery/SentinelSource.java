@@ -55,7 +55,19 @@ final class SentinelSource implements Source, SentinelLinks.User {
     volatile HostAndPort opinion;
     volatile boolean subscribed;
     volatile String error;
+    volatile boolean errorMisconfigured;
     volatile String answerError;
+    volatile boolean answerMisconfigured;
+
+    /** This Sentinel's configuration error (credentials, an unknown master set), or null. */
+    String misconfiguration() {
+      if (!subscribed) {
+        String e = error;
+        return errorMisconfigured ? e : null;
+      }
+      String a = answerError;
+      return answerMisconfigured ? a : null;
+    }
   }
 
   SentinelSource(List<HostAndPort> sentinels, String masterName, JedisClientConfig config, Duration timeout, Duration heartbeat,
@@ -102,11 +114,12 @@ final class SentinelSource implements Source, SentinelLinks.User {
   }
 
   @Override
-  public void opinion(HostAndPort sentinel, HostAndPort master, String error) {
+  public void opinion(HostAndPort sentinel, HostAndPort master, String error, boolean misconfigured) {
     LinkView v = views.get(sentinel);
     if (v == null) {
       return;
     }
+    v.answerMisconfigured = misconfigured;
     v.answerError = error;
     if (error != null) {
       warnings.warn(log, "sentinel:" + sentinel + ":" + error, "Sentinel {}: {}", sentinel, error);
@@ -159,18 +172,20 @@ final class SentinelSource implements Source, SentinelLinks.User {
   }
 
   @Override
-  public void state(HostAndPort sentinel, boolean subscribed, String error) {
+  public void state(HostAndPort sentinel, boolean subscribed, String error, boolean misconfigured) {
     LinkView v = views.get(sentinel);
     if (v == null) {
       return;
     }
     boolean changed = v.subscribed != subscribed || (error != null && !error.equals(v.error));
-    v.subscribed = subscribed;
     if (error != null) {
+      v.errorMisconfigured = misconfigured;
       v.error = error;
     } else if (subscribed) {
+      v.errorMisconfigured = false;
       v.error = null;
     }
+    v.subscribed = subscribed;
     if (changed) {
       if (!subscribed && error != null) {
         warnings.warn(log, "sentinel:" + sentinel + ":" + error, "Sentinel {}: {}", sentinel, error);
@@ -241,6 +256,29 @@ final class SentinelSource implements Source, SentinelLinks.User {
     SourceState.Status status = starting ? SourceState.Status.STARTING
         : down.size() == views.size() ? SourceState.Status.DOWN : SourceState.Status.DEGRADED;
     return new Health(status, String.join("; ", down));
+  }
+
+  /**
+   * Every configured Sentinel answers with a configuration error (credentials, permissions, an
+   * unknown master set): the same error once, or each Sentinel's; null while any Sentinel is fine,
+   * unreachable or not yet asked. Thread-safe.
+   */
+  @Override
+  public String misconfiguration() {
+    Map<String, List<HostAndPort>> byError = new LinkedHashMap<>();
+    for (Map.Entry<HostAndPort, LinkView> e : views.entrySet()) {
+      String why = e.getValue().misconfiguration();
+      if (why == null) {
+        return null;
+      }
+      byError.computeIfAbsent(why, k -> new ArrayList<>()).add(e.getKey());
+    }
+    if (byError.size() == 1) {
+      String why = byError.keySet().iterator().next();
+      return (views.size() == 1 ? "Sentinel " + addresses.get(0) : "every Sentinel (" + addresses.size() + ")") + ": " + why;
+    }
+    return byError.entrySet().stream().map(e -> "Sentinel " + e.getValue().stream().map(HostAndPort::toString)
+        .collect(Collectors.joining(", ")) + ": " + e.getKey()).collect(Collectors.joining("; "));
   }
 
   @Override

@@ -32,6 +32,16 @@ interface Source extends AutoCloseable {
   /** The current health; polled on every evaluation round, so cheap. Its detail says what the source sees. */
   Health health();
 
+  /**
+   * A configuration error that blocks this source as a whole and that no retry cures (wrong or
+   * unexpected credentials, an unknown Sentinel master set, RBAC 403), naming the cause and the fix;
+   * null when there is none. Start-up gives up at once when every source is blocked so (see
+   * {@link MasterDiscovery#awaitMaster}). Thread-safe and cheap.
+   */
+  default String misconfiguration() {
+    return null;
+  }
+
   @Override
   void close();
 

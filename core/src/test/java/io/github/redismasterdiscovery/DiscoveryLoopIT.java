@@ -202,7 +202,7 @@ class DiscoveryLoopIT {
           .isInstanceOf(MasterUnavailableException.class)
           .hasMessageContaining(t.node(0).address() + ": ")
           .hasMessageMatching("(?s).*(WRONGPASS|NOAUTH|invalid password|AUTH).*")
-          .hasMessageContaining("check the Redis user/password")
+          .hasMessageContaining("refused the user/password").hasMessageContaining("check the user and password in clientConfig")
           .hasMessageNotContaining("not-the-password");
     }
   }

@@ -98,6 +98,34 @@ class SecurityIT {
   }
 
   @Test
+  void wrongPasswordsFailStartUpAtOnceNamingEachSetting() {
+    RedisHaTopology t = ha.topology();
+    // The labels name the master, which refuses the password; the Sentinels refuse theirs.
+    try (MasterDiscovery d = discovery(t, WRONG_PASSWORD, WRONG_PASSWORD).build()) {
+      MasterUnavailableException e = BadInputIT.startupFailure(d);
+      assertThat(e.configurationErrors()).containsOnlyKeys(SourceKind.SENTINEL, SourceKind.NODE_PROBE);
+      assertThat(e.configurationErrors().get(SourceKind.SENTINEL)).contains("every Sentinel (3)")
+          .contains("the Sentinel refused the user/password (WRONGPASS").contains("sentinelClientConfig");
+      assertThat(e.configurationErrors().get(SourceKind.NODE_PROBE)).contains(t.node(0).address().toString())
+          .contains("the Redis node refused the user/password (WRONGPASS").contains("clientConfig");
+      texts.add(stackTrace(e));
+    }
+  }
+
+  @Test
+  void missingPasswordsFailStartUpAtOnceSayingToSetThem() {
+    RedisHaTopology t = ha.topology();
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).build()) {
+      MasterUnavailableException e = BadInputIT.startupFailure(d);
+      assertThat(e.configurationErrors().get(SourceKind.SENTINEL))
+          .contains("the Sentinel requires a password and none was sent (NOAUTH").contains("set the password in sentinelClientConfig");
+      assertThat(e.configurationErrors().get(SourceKind.NODE_PROBE))
+          .contains("the Redis node requires a password and none was sent (NOAUTH").contains("set the password in clientConfig");
+      texts.add(stackTrace(e));
+    }
+  }
+
+  @Test
   void theKubernetesApiIsOnlyAskedToListAndWatchPodsInTheNamespace() {
     RedisHaTopology t = ha.topology();
     t.labels().pause();

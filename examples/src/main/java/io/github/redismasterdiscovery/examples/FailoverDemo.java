@@ -49,6 +49,7 @@ public final class FailoverDemo {
 
   /** Runs both faults and prints the story to {@code out}; returns the results, kill -9 first (for tests). */
   public static List<Result> run(PrintStream out) throws Exception {
+    out.print(LEGEND);
     out.println("starting 3 redis-server + 3 Sentinels on loopback and a Kubernetes mock API ...");
     List<Result> results = new ArrayList<>();
     try (RedisHaTopology redis = RedisHaTopology.builder().labelLag(Duration.ofSeconds(1)).start();
@@ -67,15 +68,26 @@ public final class FailoverDemo {
           JedisSentinelPool theirs = new JedisSentinelPool(redis.masterName(), new HashSet<>(redis.sentinelAddresses()), poolConfig,
               redis.clientConfig(), redis.sentinelClientConfig())) {
         results.addAll(fault(out, redis, "kill -9", ours, theirs));
+        long waitFrom = System.nanoTime();
+        out.println("waiting for the killed master to come back as a replica and catch up (about 20 s) ...");
         redis.awaitHealthy(Duration.ofSeconds(60));
+        out.printf("  ready after %.1f s%n", (System.nanoTime() - waitFrom) / 1e9);
         results.addAll(fault(out, redis, "SENTINEL FAILOVER", ours, theirs));
       }
     }
-    out.println("legend: each column is 100 ms; ok: " + LEVELS.substring(1) + " = more acknowledged writes; err: x = failed writes; "
-        + "lost: ! = writes acknowledged, then lost with the old master.");
-    out.println("F fault, P promotion of the new master, R/J first write on the new master by redis-master-discovery / JedisSentinelPool.");
     return results;
   }
+
+  /** Printed first, so the timelines read at a glance. */
+  public static final String LEGEND = String.join(System.lineSeparator(),
+      "How to read the timelines below: one column per 100 ms, from half a second before the fault.",
+      "  s after fault  the seconds since the fault (0 is the fault's column)",
+      "  events         F the fault, P the promotion (the replica answers ROLE master)",
+      "  ok             acknowledged writes of that pool, from few to many: " + LEVELS.substring(1),
+      "  err            x = failed writes",
+      "  lost           ! = writes acknowledged, then lost with the old master",
+      "  new            ^ = the pool's first write acknowledged on the new master",
+      "");
 
   private record Ack(String key, long atNanos) {}
 
@@ -129,15 +141,25 @@ public final class FailoverDemo {
     }
     long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(30));
     RedisProcess next = watch.promoted(Duration.ZERO); // the Sentinels name it only about a second later
-    out.printf("  %s promoted %d ms after the fault", next.address(), (promotedAt - faultAt) / 1_000_000);
-    for (int i = 0; i < 20 && !(onNew(redis, next, a, promotedAt) && onNew(redis, next, b, promotedAt)); i++) {
-      out.print('.'); // both pools have written to the new master, or 10 s have passed
+    out.printf("  %s promoted %d ms after the fault; writing until both pools have written to it (10 s at most) ...%n", next.address(),
+        (promotedAt - faultAt) / 1_000_000);
+    // Whole lines only: the library's own log lines go to the same console.
+    for (int i = 1; i <= 20 && !(onNew(redis, next, a, promotedAt) && onNew(redis, next, b, promotedAt)); i++) {
       TimeUnit.MILLISECONDS.sleep(500);
+      if (i % 4 == 0) {
+        List<String> waiting = new ArrayList<>();
+        if (!onNew(redis, next, a, promotedAt)) {
+          waiting.add("redis-master-discovery");
+        }
+        if (!onNew(redis, next, b, promotedAt)) {
+          waiting.add("JedisSentinelPool");
+        }
+        out.printf("  ... %d s after the promotion, no write on the new master yet from %s%n", i / 2, String.join(" and ", waiting));
+      }
     }
     TimeUnit.MILLISECONDS.sleep(500); // and a little more timeline
     a.stop();
     b.stop();
-    out.println();
     if (fault.equals("kill -9")) {
       old.start(); // back as a replica, for the next fault
     } else {
@@ -213,35 +235,59 @@ public final class FailoverDemo {
     return (int) Math.max(0, Math.min(buckets - 1, (at - start) / BUCKET_NANOS));
   }
 
+  /** A timeline row: two spaces, the pool's name (or the row's title), the row's label, then one column per 100 ms. */
+  public static final String ROW = "  %-22s %-4s %s%n";
+  /** Where every row's first 100 ms column is printed. */
+  public static final int FIRST_COLUMN = String.format(ROW, "", "", "").length() - System.lineSeparator().length();
+  /** The fault's column: the timeline starts half a second before it. */
+  public static final int FAULT_COLUMN = 5;
+
   private static void print(PrintStream out, long faultAt, long promotedAt, Result r, Result j) {
     long start = faultAt - TimeUnit.MILLISECONDS.toNanos(500);
     int width = Math.max(r.ok().length, j.ok().length);
-    char[] marks = " ".repeat(width).toCharArray();
-    mark(marks, (int) ((faultAt - start) / BUCKET_NANOS), 'F');
-    mark(marks, (int) ((promotedAt - start) / BUCKET_NANOS), 'P');
-    if (r.firstOnNewMs() >= 0) {
-      mark(marks, (int) ((promotedAt + r.firstOnNewMs() * 1_000_000 - start) / BUCKET_NANOS), 'R');
+    StringBuilder b = new StringBuilder();
+    char[] seconds = " ".repeat(width).toCharArray();
+    for (int c = FAULT_COLUMN, s = 0; c < width; c += 10, s++) {
+      seconds[c] = s < 10 ? (char) ('0' + s) : '|';
     }
-    if (j.firstOnNewMs() >= 0) {
-      mark(marks, (int) ((promotedAt + j.firstOnNewMs() * 1_000_000 - start) / BUCKET_NANOS), 'J');
+    b.append(String.format(ROW, "s after fault", "", new String(seconds)));
+    int faultColumn = column(faultAt, start);
+    int promotionColumn = column(promotedAt, start);
+    char[] events = " ".repeat(width).toCharArray();
+    mark(events, faultColumn, 'F');
+    if (promotionColumn == faultColumn) { // within the same 100 ms: a second row, so both show
+      b.append(String.format(ROW, "events", "", new String(events)));
+      events = " ".repeat(width).toCharArray();
     }
-    out.println("                               " + new String(marks));
+    mark(events, promotionColumn, 'P');
+    b.append(String.format(ROW, "events", "", new String(events)));
     for (Result x : List.of(r, j)) {
-      out.printf("  %-22s ok   %s%n", x.pool(), levels(x.ok(), width));
-      out.printf("  %-22s err  %s%n", "", marks(x.failed(), width, 'x'));
+      b.append(String.format(ROW, x.pool(), "ok", levels(x.ok(), width)));
+      b.append(String.format(ROW, "", "err", marks(x.failed(), width, 'x')));
       if (x.lost() > 0) {
-        out.printf("  %-22s lost %s%n", "", marks(x.lostAt(), width, '!'));
+        b.append(String.format(ROW, "", "lost", marks(x.lostAt(), width, '!')));
       }
+      char[] first = " ".repeat(width).toCharArray();
+      if (x.firstOnNewMs() >= 0) {
+        mark(first, column(promotedAt + TimeUnit.MILLISECONDS.toNanos(x.firstOnNewMs()), start), '^');
+      }
+      b.append(String.format(ROW, "", "new", new String(first)));
     }
     for (Result x : List.of(r, j)) {
-      out.printf("  %-22s longest gap %5d ms, %4d errors, first write on the new master %s after its promotion, %4d acknowledged writes lost%n",
-          x.pool(), x.longestGapMs(), x.errors(), x.firstOnNewMs() < 0 ? "not within 10 s" : x.firstOnNewMs() + " ms", x.lost());
+      b.append(String.format("  %-22s longest gap %5d ms, %4d errors, first write on the new master %s after its promotion, "
+          + "%4d acknowledged writes lost%n", x.pool(), x.longestGapMs(), x.errors(),
+          x.firstOnNewMs() < 0 ? "not within 10 s" : x.firstOnNewMs() + " ms", x.lost()));
     }
+    out.print(b); // one write: a log line from another thread cannot land inside the timeline
+  }
+
+  private static int column(long at, long start) {
+    return (int) ((at - start) / BUCKET_NANOS);
   }
 
   private static void mark(char[] marks, int at, char c) {
     if (at >= 0 && at < marks.length) {
-      marks[at] = marks[at] == ' ' ? c : marks[at];
+      marks[at] = c;
     }
   }
 

@@ -128,16 +128,25 @@ final class DiscoveryProperties {
 
   private static JedisClientConfig sentinelConfig(String user, String password, JedisClientConfig nodes) {
     DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder();
-    if (user != null) {
+    if (isSet(user)) {
       b.user(user);
     }
-    if (password != null) {
+    if (isSet(password)) {
       b.password(password);
     }
     if (nodes.isSsl()) { // Sentinels of a TLS deployment speak TLS too
       b.ssl(true).sslSocketFactory(nodes.getSslSocketFactory()).sslParameters(nodes.getSslParameters());
     }
     return b.build();
+  }
+
+  /**
+   * Whether a username or password is given. Empty means none, as for Boot's own Redis factory: a
+   * placeholder such as {@code ${REDIS_PASSWORD:}} resolves to "" where the variable is unset, and Jedis
+   * would send {@code AUTH ""}, which a Redis without a password refuses.
+   */
+  static boolean isSet(String credential) {
+    return credential != null && !credential.isEmpty();
   }
 
   private static <T> T value(String property, Supplier<T> call) {

@@ -3,8 +3,11 @@ package io.github.redismasterdiscovery.spring;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.github.redismasterdiscovery.MasterUnavailableException;
+import io.github.redismasterdiscovery.SourceKind;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLParameters;
@@ -81,6 +84,9 @@ public class RedisMasterDiscoveryAutoConfiguration {
         discovery.awaitMaster(startup);
       } catch (MasterUnavailableException e) {
         discovery.close();
+        if (!e.configurationErrors().isEmpty()) {
+          throw misconfigured(e.configurationErrors(), properties);
+        }
         throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery.startup-timeout",
             "no verified Redis master within " + startup.toMillis() + " ms: " + e.snapshot().describe(),
             "Check what each source sees (above), or set redis-master-discovery.startup-timeout=0 to start without a master "
@@ -96,6 +102,40 @@ public class RedisMasterDiscoveryAutoConfiguration {
     return new RedisMasterChangedEventRelay(publisher);
   }
 
+  /**
+   * Start-up gave up early: every way to a master is refused for a configuration error. Names the
+   * properties behind each refusal and what to do, in Spring's terms.
+   */
+  static RedisMasterDiscoveryConfigurationException misconfigured(Map<SourceKind, String> errors, RedisMasterDiscoveryProperties properties) {
+    String sentinel = properties.getSentinel().getNodes().isEmpty() ? "spring.data.redis.sentinel" : "redis-master-discovery.sentinel";
+    List<String> names = new ArrayList<>();
+    List<String> actions = new ArrayList<>();
+    errors.forEach((kind, error) -> {
+      switch (kind) {
+        case SENTINEL -> {
+          names.add(sentinel + ".password");
+          actions.add("Sentinels: fix " + sentinel + ".password and .username as the reason says (when the Sentinels have no password, "
+              + "remove " + sentinel + ".password or leave it empty), or " + sentinel + (sentinel.startsWith("spring") ? ".master" : ".master-name")
+              + " when they do not know the master set");
+        }
+        case NODE_PROBE -> {
+          names.add("spring.data.redis.password");
+          actions.add("Redis nodes: fix spring.data.redis.password and .username as the reason says (when Redis has no password, remove "
+              + "spring.data.redis.password or leave it empty)");
+        }
+        case KUBERNETES -> {
+          names.add("redis-master-discovery.kubernetes");
+          actions.add("Kubernetes: grant the application's service account get, list and watch on pods in the namespace "
+              + "(examples/k8s/rbac.yaml), or remove redis-master-discovery.kubernetes.* to find the master without pod labels");
+        }
+        default -> actions.add(kind + ": " + error);
+      }
+    });
+    return new RedisMasterDiscoveryConfigurationException(String.join(", ", names),
+        "every way to a Redis master is refused for a configuration error: " + String.join("; ", errors.values()),
+        String.join(". ", actions) + ". Start-up gave up at once: waiting longer (redis-master-discovery.startup-timeout) cannot help.");
+  }
+
   /** Boot's Jedis factory, with a pool that follows the master; pooling is always on. */
   @Bean
   @ConditionalOnMissingBean(RedisConnectionFactory.class)
@@ -105,8 +145,8 @@ public class RedisMasterDiscoveryAutoConfiguration {
     DataRedisConnectionDetails details = connectionDetails.getIfAvailable(() -> new DataRedisConnectionDetails() { });
     RedisStandaloneConfiguration standalone = new RedisStandaloneConfiguration();
     standalone.setDatabase(redis.getDatabase());
-    standalone.setUsername(details.getUsername());
-    standalone.setPassword(RedisPassword.of(details.getPassword()));
+    standalone.setUsername(DiscoveryProperties.isSet(details.getUsername()) ? details.getUsername() : null);
+    standalone.setPassword(DiscoveryProperties.isSet(details.getPassword()) ? RedisPassword.of(details.getPassword()) : RedisPassword.none());
     JedisClientConfiguration.JedisClientConfigurationBuilder builder = JedisClientConfiguration.builder();
     if (redis.getTimeout() != null) {
       builder.readTimeout(redis.getTimeout());
@@ -164,10 +204,10 @@ public class RedisMasterDiscoveryAutoConfiguration {
   /** Credentials, TLS and database for the discovery's own probes of the data nodes. */
   private static JedisClientConfig nodeClientConfig(DataRedisProperties redis, DataRedisConnectionDetails details) {
     DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder().database(redis.getDatabase());
-    if (details.getUsername() != null) {
+    if (DiscoveryProperties.isSet(details.getUsername())) {
       b.user(details.getUsername());
     }
-    if (details.getPassword() != null) {
+    if (DiscoveryProperties.isSet(details.getPassword())) {
       b.password(details.getPassword());
     }
     SslBundle ssl = details.getSslBundle();
