@@ -161,6 +161,9 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
     try {
       discovery.awaitMaster(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
     } catch (MasterUnavailableException e) {
+      if (!e.configurationErrors().isEmpty()) {
+        throw e; // gave up at once on a configuration error: its message says what to fix, not "within maxWait"
+      }
       throw new MasterUnavailableException("no verified Redis master within " + maxWait.toMillis() + " ms", e.snapshot());
     }
   }
