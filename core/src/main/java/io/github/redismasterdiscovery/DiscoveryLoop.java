@@ -72,6 +72,14 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
     /** Runs {@code task} on the listener thread, in submission order. */
     void notify(Runnable task);
+
+    /**
+     * Runs {@code task} on the followers' thread, in submission order: the pools' reaction to a change
+     * (cutting connections that wait on the old master) never waits behind the application's listeners.
+     */
+    default void notifyFollowers(Runnable task) {
+      notify(task);
+    }
   }
 
   /** A scheduled task's handle. */
@@ -97,6 +105,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private final SentinelSource sentinel;
   private final Set<HostAndPort> configuredNodes;
   private final List<MasterListener> listeners;
+  private final List<MasterListener> followers = new CopyOnWriteArrayList<>();
   private final List<FenceObserver> fenceObservers = new CopyOnWriteArrayList<>();
   private final Object monitor = new Object(); // guards the state below; waiters wait on it
   private final Cache<HostAndPort, Boolean> knownNodes = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(30)).maximumSize(64)
@@ -238,6 +247,19 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   long roundsCompleted() {
     return roundsCompleted;
+  }
+
+  /** Adds a pool (or replica set) that follows the master: told of changes before, and apart from, the application's listeners. */
+  void addFollower(MasterListener follower) {
+    followers.add(follower);
+  }
+
+  void removeFollower(MasterListener follower) {
+    followers.remove(follower);
+  }
+
+  int followerCount() {
+    return followers.size();
   }
 
   void addFenceObserver(FenceObserver o) {
@@ -670,18 +692,23 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     long sinceSignalMs = firstSignalNanos == 0 ? 0 : (now - firstSignalNanos) / 1_000_000;
     firstSignalNanos = 0;
     String lostDetail = master == null && d != null ? describeRoles(d) : null;
+    if (!Objects.equals(before.master().orElse(null), master) && !followers.isEmpty()) {
+      env.notifyFollowers(() -> tell(followers, before, after)); // queued under the lock: in the order the changes happened
+    }
     if (!Objects.equals(before.master().orElse(null), master) && !listeners.isEmpty()) {
-      env.notify(() -> { // queued under the lock, so listeners hear changes in the order they happened
-        for (MasterListener l : listeners) {
-          try {
-            l.onMasterChange(before, after);
-          } catch (RuntimeException e) {
-            log.error("MasterListener {} threw; ignored", l, e);
-          }
-        }
-      });
+      env.notify(() -> tell(listeners, before, after)); // queued under the lock, so listeners hear changes in the order they happened
     }
     return new Publication(before, after, sinceSignalMs, lostDetail);
+  }
+
+  private static void tell(List<MasterListener> listeners, MasterSnapshot before, MasterSnapshot after) {
+    for (MasterListener l : listeners) {
+      try {
+        l.onMasterChange(before, after);
+      } catch (RuntimeException e) {
+        log.error("MasterListener {} threw; ignored", l, e);
+      }
+    }
   }
 
   /** Asks a newly adopted master for its replication id, the lineage its successors will be proven against. */
@@ -698,6 +725,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
           trimLineage();
         }
       }
+    }).exceptionally(e -> {
+      failed("asking " + master + " for its replication id", e);
+      return null;
     });
   }
 

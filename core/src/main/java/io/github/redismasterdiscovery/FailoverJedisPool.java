@@ -71,6 +71,7 @@ public class FailoverJedisPool extends JedisPool {
 
   private final MasterFollowingPool<Jedis> following;
   private final Retrier retrier;
+  private final java.util.Set<FailoverSubscription> subscriptions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** A pool with Jedis' default pool settings and the discovery's Redis client configuration. */
   public FailoverJedisPool(MasterDiscovery discovery) {
@@ -146,7 +147,7 @@ public class FailoverJedisPool extends JedisPool {
         throw new Retrier.AttemptFailed(Retrier.Failure.NOT_EXECUTED, e);
       }
       FollowingConnection connection = (FollowingConnection) jedis.getConnection();
-      long sentBefore = connection.sent();
+      long sentBefore = connection.sentThatMayHaveRun();
       try (jedis) { // a connection that got READONLY is already marked broken, so close() destroys it
         T result = command.apply(jedis);
         if (policy.waitReplicas() > 0) {
@@ -157,8 +158,9 @@ public class FailoverJedisPool extends JedisPool {
         }
         return result;
       } catch (JedisDataException | JedisConnectionException e) {
-        // Commands of this lambda sent before the failing one; a command refused at the gate was never counted as sent.
-        long earlier = connection.sent() - sentBefore - (e instanceof MasterChangedException ? 0 : 1);
+        // Commands of this lambda sent before the failing one; a command refused at the gate was never counted as sent,
+        // and commands queued in a MULTI whose EXEC never went out did not run and do not count.
+        long earlier = connection.sentThatMayHaveRun() - sentBefore - (e instanceof MasterChangedException || connection.inMulti() ? 0 : 1);
         RuntimeException classified = Retrier.afterEarlierCommands(Retrier.inFlight(e), earlier);
         throw idempotent ? Retrier.asNotExecuted(classified) : classified;
       }
@@ -172,12 +174,18 @@ public class FailoverJedisPool extends JedisPool {
    * at a switch, so the application can subscribe again itself; this does it for it.)
    */
   public FailoverSubscription subscribe(JedisPubSub pubSub, String... channels) {
-    return FailoverSubscription.start(this, pubSub, false, channels);
+    return track(FailoverSubscription.start(this, pubSub, false, channels));
   }
 
   /** As {@link #subscribe}, for patterns ({@code PSUBSCRIBE}). */
   public FailoverSubscription psubscribe(JedisPubSub pubSub, String... patterns) {
-    return FailoverSubscription.start(this, pubSub, true, patterns);
+    return track(FailoverSubscription.start(this, pubSub, true, patterns));
+  }
+
+  private FailoverSubscription track(FailoverSubscription s) {
+    subscriptions.add(s);
+    s.onEnd(subscriptions::remove);
+    return s;
   }
 
   /** Failovers followed, stale connections discarded, time of the last switch. */
@@ -191,11 +199,12 @@ public class FailoverJedisPool extends JedisPool {
   }
 
   /**
-   * Closes the pool's connections and stops following the discovery (which stays open). Also what
+   * Ends the pool's subscriptions, closes its connections and stops following the discovery (which stays open). Also what
    * {@link #close()} does, as in {@code JedisPool}.
    */
   @Override
   public void destroy() {
+    subscriptions.forEach(FailoverSubscription::close); // a subscription never outlives its pool
     following.detach();
     super.destroy();
   }

@@ -21,9 +21,11 @@ import redis.clients.jedis.exceptions.JedisException;
  * end and the new subscription) are not delivered: that is pub/sub. {@link #lastGap()} says how long
  * the last gap was; each is also logged at INFO.
  *
- * <p>The subscription ends when the application unsubscribes everything through its
- * {@code JedisPubSub} ({@code unsubscribe()}, {@code punsubscribe()}), or when {@link #close()} is
- * called. The connection that carried it is never pooled again.
+ * <p>The subscription ends when {@link #close()} is called (the reliable way: it works in a gap
+ * between two subscriptions too), when its pool is closed, or when the application unsubscribes
+ * everything through its {@code JedisPubSub} while it is subscribed. A {@code JedisPubSub} callback
+ * that throws ends that subscription only: it is logged and the next one starts. The connection that
+ * carried a subscription is never pooled again.
  */
 public final class FailoverSubscription implements AutoCloseable {
 
@@ -41,6 +43,7 @@ public final class FailoverSubscription implements AutoCloseable {
   private volatile boolean closed;
   private volatile Duration lastGap;
   private volatile Jedis current;
+  private volatile java.util.function.Consumer<FailoverSubscription> onEnd = s -> { };
 
   private FailoverSubscription(FailoverJedisPool pool, JedisPubSub pubSub, boolean patterns, String[] names) {
     this.pool = pool;
@@ -64,10 +67,24 @@ public final class FailoverSubscription implements AutoCloseable {
     return s;
   }
 
+  /** Called once when the subscription ends, whatever ends it (its pool forgets it). */
+  void onEnd(java.util.function.Consumer<FailoverSubscription> callback) {
+    onEnd = callback;
+  }
+
   private void run() {
+    try {
+      follow();
+    } finally {
+      closed = true;
+      onEnd.accept(this);
+    }
+  }
+
+  private void follow() {
     long brokeAt = 0; // nanoTime when the previous subscription ended, 0 for the first
     String brokeWhy = null;
-    while (!closed) {
+    while (!closed && !pool.isClosed()) {
       Jedis jedis;
       try {
         jedis = pool.getResource();
@@ -109,6 +126,13 @@ public final class FailoverSubscription implements AutoCloseable {
         brokeWhy = e.getMessage();
         log.warn("Redis subscription to {} failed ({}); subscribing again in {} ms", describe(), e.getMessage(), RETRY_PAUSE.toMillis());
         pause();
+      } catch (RuntimeException e) { // the application's JedisPubSub threw: that subscription ended, the next one starts
+        if (closed) {
+          return;
+        }
+        brokeAt = System.nanoTime();
+        brokeWhy = "the JedisPubSub threw " + e;
+        log.warn("Redis subscription to {}: the application's JedisPubSub threw; subscribing again", describe(), e);
       } finally {
         current = null;
       }

@@ -57,6 +57,8 @@ final class FollowingConnection extends Connection {
   private volatile int pending; // written by the thread using the connection only
   private long sent; // commands that went out, by the thread using the connection
   private boolean inMulti; // a MULTI was sent and no EXEC or DISCARD yet
+  private long sentBeforeMulti; // commands sent before the open MULTI: those queued after it never run without EXEC
+  private boolean sending; // inside sendCommand, after the gate
   private boolean validating; // a pool's validation PING: never waits at a fence
   private long firstSendDeadline; // the borrow's deadline, for the first command after a borrow (0: none)
 
@@ -85,6 +87,14 @@ final class FollowingConnection extends Connection {
   /** Commands sent so far (by the thread using the connection). */
   long sent() {
     return sent;
+  }
+
+  /**
+   * Commands sent so far that may have run: all of them, except those queued in a transaction whose
+   * {@code EXEC} has not been sent (Redis discards them when the connection closes).
+   */
+  long sentThatMayHaveRun() {
+    return inMulti ? sentBeforeMulti : sent;
   }
 
   /** A transaction is open on it: MULTI sent, EXEC not yet. */
@@ -158,7 +168,31 @@ final class FollowingConnection extends Connection {
     }
     track(args.getCommand());
     sent++;
-    super.sendCommand(args);
+    sending = true;
+    try {
+      super.sendCommand(args);
+    } finally {
+      sending = false;
+    }
+  }
+
+  /**
+   * Connects once, in the constructor. Jedis reconnects a closed connection on its next command
+   * (and on {@code setTimeoutInfinite}); a connection the pool closed at a switch would so reach
+   * the old master again, unauthenticated, with a command that passed the gate just before the
+   * switch. Once the pool owns it, a closed connection stays closed.
+   */
+  @Override
+  public void connect() {
+    if (gate == null || isConnected()) {
+      super.connect(); // the constructor's handshake; or a no-op when connected
+      return;
+    }
+    setBroken();
+    String why = cutReason;
+    int earlier = sending ? pending - 1 : pending; // unanswered commands sent before this one, on the closed socket
+    throw new MasterChangedException((why != null ? why : "connection to " + node + " is closed")
+        + "; a closed pooled connection is never reopened: borrow another", why != null && earlier > 0 && !inMulti, null);
   }
 
   private void track(ProtocolCommand command) {
@@ -166,6 +200,7 @@ final class FollowingConnection extends Connection {
       switch ((Protocol.Command) command) {
         case MULTI:
           inMulti = true;
+          sentBeforeMulti = sent;
           break;
         case EXEC:
         case DISCARD:
@@ -198,11 +233,7 @@ final class FollowingConnection extends Connection {
       }
       throw e;
     } catch (JedisConnectionException e) {
-      String why = cutReason;
-      if (why != null) {
-        throw new MasterChangedException(why, !subscribed && !inMulti, e); // a transaction whose EXEC never went out did not run
-      }
-      throw e;
+      throw cutOr(e);
     } finally {
       reading = false;
       int p = pending;
@@ -218,12 +249,24 @@ final class FollowingConnection extends Connection {
     try {
       super.flush();
     } catch (JedisConnectionException e) {
-      String why = cutReason;
-      if (why != null) {
-        throw new MasterChangedException(why, !subscribed && !inMulti, e);
-      }
-      throw e;
+      throw cutOr(e);
     }
+  }
+
+  /**
+   * The failure of a read or flush: when the pool {@linkplain #cut cut} the connection, a
+   * {@link MasterChangedException} saying why and whether what was sent may have run (a transaction
+   * whose {@code EXEC} never went out did not; a subscription runs nothing); else {@code e} itself.
+   */
+  private JedisConnectionException cutOr(JedisConnectionException e) {
+    String why = cutReason;
+    if (why == null) {
+      return e;
+    }
+    if (inMulti) {
+      return new MasterChangedException(why + "; the transaction's EXEC was never sent, so nothing of it ran", false, e);
+    }
+    return new MasterChangedException(subscribed ? why : why + "; what was sent may have run there", !subscribed, e);
   }
 
   /**

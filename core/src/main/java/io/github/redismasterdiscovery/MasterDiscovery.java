@@ -248,6 +248,15 @@ public final class MasterDiscovery implements AutoCloseable {
           // the last discovery is closing
         }
       }
+
+      @Override
+      public void notifyFollowers(Runnable task) {
+        try {
+          runtime.followers.execute(task);
+        } catch (RejectedExecutionException e) {
+          // the last discovery is closing
+        }
+      }
     };
   }
 
@@ -348,9 +357,18 @@ public final class MasterDiscovery implements AutoCloseable {
     listeners.remove(listener);
   }
 
-  /** Listeners currently added (pools add one each). */
+  /** Listeners and followers currently added (pools add one follower each). */
   int listenerCount() {
-    return listeners.size();
+    return listeners.size() + loop.followerCount();
+  }
+
+  /** Adds a pool that follows the master: told of changes on its own thread, before the application's listeners. */
+  void addFollower(MasterListener follower) {
+    loop.addFollower(follower);
+  }
+
+  void removeFollower(MasterListener follower) {
+    loop.removeFollower(follower);
   }
 
   /** Evaluation rounds completed so far. */

@@ -90,12 +90,12 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
   /** Connects this mechanism to the pool it serves and starts following the master. */
   void attach(GenericObjectPool<T> pool) {
     this.pool = pool;
-    discovery.addListener(this);
+    discovery.addFollower(this);
     discovery.addFenceObserver(this);
   }
 
   void detach() {
-    discovery.removeListener(this);
+    discovery.removeFollower(this);
     discovery.removeFenceObserver(this);
   }
 
@@ -206,8 +206,7 @@ final class MasterFollowingPool<T> implements PooledObjectFactory<T>, MasterList
           cutConnections.incrementAndGet();
           c.cut(c.subscribed()
               ? "subscription on " + c.node() + " ended: the master changed (now " + now + "); subscribe again on the new master"
-              : "connection to " + c.node() + " closed while waiting for a reply: the master changed (now " + now + ")"
-                  + (c.inMulti() ? "; the transaction's EXEC was never sent, so nothing of it ran" : "; what was sent may have run there"));
+              : "connection to " + c.node() + " closed while waiting for a reply: the master changed (now " + now + ")");
         }
       }
     }

@@ -79,7 +79,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
 
   /** Starts checking, now and every check interval, and re-checks at once on each master change. */
   void start() {
-    discovery.addListener(this);
+    discovery.addFollower(this);
     checkSoon();
   }
 
@@ -327,7 +327,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    discovery.removeListener(this);
+    discovery.removeFollower(this);
     synchronized (this) {
       if (timer != null) {
         timer.cancel(false);

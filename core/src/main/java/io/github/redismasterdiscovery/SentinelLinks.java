@@ -77,7 +77,11 @@ final class SentinelLinks {
   private record Key(HostAndPort address, String user, String password, Object credentials, boolean ssl, Object socketFactory,
       Object sslParameters, Object hostnameVerifier, Object sslOptions, String clientName, Object protocol, Duration timeout, Duration heartbeat) {
     static Key of(HostAndPort address, JedisClientConfig c, Duration timeout, Duration heartbeat) {
-      return new Key(address, c.getUser(), c.getPassword(), c.getCredentialsProvider(), c.isSsl(), c.getSslSocketFactory(),
+      // The default provider only carries the user and password (compared above): two configurations built apart with the
+      // same credentials share. A provider of the application's own (tokens, rotation) is compared by identity.
+      Object credentials = c.getCredentialsProvider() instanceof redis.clients.jedis.DefaultRedisCredentialsProvider ? null
+          : c.getCredentialsProvider();
+      return new Key(address, c.getUser(), c.getPassword(), credentials, c.isSsl(), c.getSslSocketFactory(),
           c.getSslParameters(), c.getHostnameVerifier(), c.getSslOptions(), c.getClientName(), c.getRedisProtocol(), timeout, heartbeat);
     }
 

@@ -35,6 +35,8 @@ final class SharedRuntime {
   final ScheduledExecutorService timer;
   final ExecutorService io;
   final ExecutorService listeners;
+  /** Runs the pools' reactions to master changes, in order, apart from the application's listeners. */
+  final ExecutorService followers;
   /** Sentinel heartbeats only: a heartbeat never queues behind probes, nor delays the timer if a socket write stalls. */
   final ExecutorService heartbeats;
 
@@ -46,6 +48,8 @@ final class SharedRuntime {
     listeners = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-listener"));
     ((ThreadPoolExecutor) listeners).allowCoreThreadTimeOut(true);
     heartbeats = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-heartbeat"));
+    followers = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), Threads.named("rmd-follow"));
+    ((ThreadPoolExecutor) followers).allowCoreThreadTimeOut(true);
     ((ThreadPoolExecutor) heartbeats).allowCoreThreadTimeOut(true);
   }
 
@@ -141,6 +145,7 @@ final class SharedRuntime {
     Threads.shutdown(timer, 2_000);
     Threads.shutdown(listeners, 2_000);
     Threads.shutdown(heartbeats, 2_000);
+    Threads.shutdown(followers, 2_000);
     Threads.shutdown(io, 2_000);
   }
 }

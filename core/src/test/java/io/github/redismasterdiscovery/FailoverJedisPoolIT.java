@@ -172,10 +172,11 @@ class FailoverJedisPoolIT {
     RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
     t.labels().pause();
     t.labels().labelNone(); // no master yet: the pool and a later listener are registered before the first notice
-    try (MasterDiscovery d = TestDiscoveries.labels(t).clientConfig(t.clientConfig()).listener(slow).build();
-        FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig())) {
+    // Followers (pools) hear changes in order on their own thread: a slow follower ahead of the pool delays its notice.
+    try (MasterDiscovery d = TestDiscoveries.labels(t).clientConfig(t.clientConfig()).build();
+        FailoverJedisPool pool = followingAfter(d, slow)) {
       ChangeRecorder heardAfterThePool = new ChangeRecorder();
-      d.addListener(heardAfterThePool);
+      d.addFollower(heardAfterThePool);
       t.labels().setLabel(t.nodeIndex(master.address()), "true");
       assertThat(d.awaitMaster(Duration.ofSeconds(10))).isEqualTo(master.address());
       try (Jedis j = pool.getResource()) {
@@ -183,13 +184,18 @@ class FailoverJedisPoolIT {
       }
       assertThat(pool.getNumIdle()).isEqualTo(1);
       release.countDown();
-      heardAfterThePool.nextTo(master.address(), 15); // listeners run in order: the pool has heard it too
+      heardAfterThePool.nextTo(master.address(), 15); // followers run in order: the pool has heard it too
       assertThat(pool.getNumIdle()).as("the idle connection to the master it announces").isEqualTo(1);
       assertThat(pool.getDestroyedCount()).isZero();
     } finally {
       release.countDown();
       t.labels().resume();
     }
+  }
+
+  private static FailoverJedisPool followingAfter(MasterDiscovery d, MasterListener first) {
+    d.addFollower(first);
+    return new FailoverJedisPool(d, poolConfig(), d.clientConfig());
   }
 
   /**

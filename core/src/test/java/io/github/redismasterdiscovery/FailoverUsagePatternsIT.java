@@ -211,6 +211,36 @@ class FailoverUsagePatternsIT {
     }
   }
 
+  /**
+   * The race the pool's ordering allows: a command passes the gate just before the switch, and the
+   * pool closes its connection before it is written. Jedis would reconnect a closed connection on its
+   * next write, to the old master; a pooled connection must stay closed instead.
+   */
+  @Test
+  void aConnectionClosedAtTheSwitchJustAfterItsGateNeverReopensToTheOldMaster() {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    FollowingConnection.Gate switchLandsNow = new FollowingConnection.Gate() {
+      @Override
+      public void beforeSend(FollowingConnection connection) {
+        connection.cut("connection to " + connection.node() + " closed: the master changed (test)"); // then lets it send
+      }
+
+      @Override
+      public void demoted() {}
+    };
+    FollowingConnection connection = new FollowingConnection(master.address(), t.clientConfig(), switchLandsNow, 1);
+    assertThatThrownBy(() -> connection.sendCommand(new redis.clients.jedis.CommandArguments(redis.clients.jedis.Protocol.Command.SET)
+        .add("cut:key").add("v"))).isInstanceOfSatisfying(MasterChangedException.class, e -> assertThat(e.mayHaveRun()).isFalse())
+        .hasMessageContaining("never reopened");
+    assertThatThrownBy(connection::setTimeoutInfinite).as("a blocking command's setup does not reconnect either")
+        .isInstanceOf(MasterChangedException.class);
+    assertThat(connection.isBroken()).isTrue();
+    try (Jedis j = t.connect(master)) {
+      assertThat(j.exists("cut:key")).as("nothing reached the old master").isFalse();
+    }
+  }
+
   /** A consumer that pops with {@code BLPOP 0} (or reads with {@code XREAD BLOCK 0}), borrowing again when the master changes. */
   private static final class BlockingConsumer implements AutoCloseable {
     final BlockingQueue<String> received = new LinkedBlockingQueue<>();
