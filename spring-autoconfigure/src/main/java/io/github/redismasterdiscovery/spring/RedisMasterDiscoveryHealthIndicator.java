@@ -33,11 +33,11 @@ public class RedisMasterDiscoveryHealthIndicator implements HealthIndicator {
       b.withDetail("evaluation", "overdue: no evaluation round has completed since "
           + s.evaluatedAt().map(Object::toString).orElse("start-up") + "; the master shown may be stale (see the ERROR logged by MasterDiscovery)");
     }
-    s.evaluatedAt().ifPresent(t -> b.withDetail("evaluatedAt", t.toString()));
     s.master().ifPresent(m -> b.withDetail("master", m.toString()));
     s.source().ifPresent(src -> b.withDetail("source", src.name()));
     b.withDetail("generation", s.generation());
     s.verifiedAt().ifPresent(t -> b.withDetail("verifiedAt", t.toString()));
+    s.evaluatedAt().ifPresent(t -> b.withDetail("evaluatedAt", t.toString()));
     s.suspectSince().ifPresent(t -> b.withDetail("suspectSince", t.toString()));
     s.lastKnownMaster().filter(m -> s.master().isEmpty()).ifPresent(m -> b.withDetail("lastKnownMaster", m.toString()));
     s.conflict().ifPresent(c -> b.withDetail("conflict", c));
