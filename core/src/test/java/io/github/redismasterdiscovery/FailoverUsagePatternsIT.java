@@ -59,38 +59,7 @@ class FailoverUsagePatternsIT {
   }
 
   @Test
-  void aJedisHeldIdleAcrossTheSwitchNeverWritesToTheDemotedMaster() throws Exception {
-    RedisHaTopology t = ha.topology();
-    RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
-    ChangeRecorder changes = new ChangeRecorder();
-    try (MasterDiscovery d = FailoverJedisPoolIT.discovery(t, changes); FailoverJedisPool pool = pool(d, t)) {
-      d.awaitMaster(Duration.ofSeconds(10));
-      Jedis held = pool.getResource();
-      held.set("held:before", "v");
-      failOverAndAwaitSwitch(t, changes, old);
-
-      // The repro: 20 SETs on the held connection after the switch were all acknowledged by the old master and lost.
-      assertThatThrownBy(() -> held.set("held:0", "v"))
-          .isInstanceOfSatisfying(MasterChangedException.class, e -> assertThat(e.mayHaveRun()).isFalse())
-          .hasMessageContaining("command not sent to " + old.address());
-      held.close(); // broken: destroyed, not pooled
-      List<String> acked = new ArrayList<>();
-      for (int i = 0; i < 20; i++) {
-        try (Jedis j = pool.getResource()) {
-          j.set("held:" + i, "v");
-          acked.add("held:" + i);
-        }
-      }
-      assertThat(pool.failoverStats().refusedSends()).isEqualTo(1);
-      RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60)); // the old master demoted and resynced
-      try (Jedis j = t.connect(master)) {
-        assertThat(acked).as("every acknowledged write is on the final master").allSatisfy(k -> assertThat(j.exists(k)).isTrue());
-      }
-    }
-  }
-
-  @Test
-  void aJedisHeldByAWriterLoopLosesNoAcknowledgedWriteThroughTwoSentinelFailovers() throws Exception {
+  void aJedisHeldByAWriterLoopLosesNoAcknowledgedWriteThroughSentinelFailover() throws Exception {
     RedisHaTopology t = ha.topology();
     t.awaitHealthy(Duration.ofSeconds(60));
     ChangeRecorder changes = new ChangeRecorder();
@@ -128,10 +97,6 @@ class FailoverUsagePatternsIT {
         failOverAndAwaitSwitch(t, changes, master); // SENTINEL FAILOVER
         int before = acked.size();
         await().atMost(Duration.ofSeconds(10)).until(() -> acked.size() > before + 200);
-        RedisProcess second = t.awaitHealthy(Duration.ofSeconds(60));
-        failOverAndAwaitSwitch(t, changes, second); // and back
-        int beforeSecond = acked.size();
-        await().atMost(Duration.ofSeconds(10)).until(() -> acked.size() > beforeSecond + 200);
       } finally {
         stop.set(true);
         writer.join(15_000);
@@ -148,12 +113,14 @@ class FailoverUsagePatternsIT {
   }
 
   @Test
-  void aPipelineAndATransactionSpanningTheSwitchFailWholeAndSayWhatRan() throws Exception {
+  void aHeldJedisAPipelineAndATransactionSpanningTheSwitchNeverWriteToTheDemotedMaster() throws Exception {
     RedisHaTopology t = ha.topology();
     RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
     ChangeRecorder changes = new ChangeRecorder();
     try (MasterDiscovery d = FailoverJedisPoolIT.discovery(t, changes); FailoverJedisPool pool = pool(d, t)) {
       d.awaitMaster(Duration.ofSeconds(10));
+      Jedis held = pool.getResource();
+      held.set("held:before", "v");
       Jedis forPipeline = pool.getResource();
       Jedis forMulti = pool.getResource();
       Jedis forLaterPipeline = pool.getResource();
@@ -167,6 +134,18 @@ class FailoverUsagePatternsIT {
       }
       failOverAndAwaitSwitch(t, changes, old);
 
+      // The repro: 20 SETs on a Jedis held idle across the switch were all acknowledged by the old master, and lost.
+      assertThatThrownBy(() -> held.set("held:0", "v"))
+          .isInstanceOfSatisfying(MasterChangedException.class, e -> assertThat(e.mayHaveRun()).isFalse())
+          .hasMessageContaining("command not sent to " + old.address());
+      held.close(); // broken: destroyed, not pooled
+      List<String> acked = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        try (Jedis j = pool.getResource()) {
+          j.set("held:" + i, "v");
+          acked.add("held:" + i);
+        }
+      }
       assertThatThrownBy(() -> pipeline.set("pipe:50", "v")).isInstanceOfSatisfying(MasterChangedException.class,
           e -> assertThat(e.mayHaveRun()).as(e.getMessage()).isTrue());
       assertThatThrownBy(() -> multi.set("multi:5", "v")).isInstanceOfSatisfying(MasterChangedException.class,
@@ -182,8 +161,8 @@ class FailoverUsagePatternsIT {
           // a Jedis in a pipeline or transaction tries to finish it on close: its connection is gone
         }
       }
+      assertThat(pool.failoverStats().refusedSends()).as("the held Jedis and the later pipeline").isGreaterThanOrEqualTo(2);
       assertThat(pool.getNumActive()).isZero();
-      assertThat(pool.getNumIdle()).as("none of them pooled again").isZero();
 
       RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
       try (Jedis j = t.connect(master)) {
@@ -191,6 +170,7 @@ class FailoverUsagePatternsIT {
           assertThat(j.exists("multi:" + i)).as("a transaction without EXEC never ran").isFalse();
         }
         assertThat(j.exists("later:0")).isFalse();
+        assertThat(acked).as("every acknowledged write is on the final master").allSatisfy(k -> assertThat(j.exists(k)).isTrue());
       }
       // And the same work done again on fresh connections lands whole.
       try (Jedis j = pool.getResource()) {
