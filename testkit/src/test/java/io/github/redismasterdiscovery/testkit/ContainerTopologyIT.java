@@ -17,8 +17,9 @@ import redis.clients.jedis.Jedis;
 /**
  * The topology with every node and Sentinel in a Docker container (the image of {@code
  * -Drmd.testkit.image}), through the process topology's own scenarios: what Sentinels and replicas
- * announce is reachable, a killed master container is replaced and the label follows, SENTINEL
- * FAILOVER, a paused (frozen) master, and a killed container started again rejoining as a replica.
+ * announce is reachable, a killed master container is replaced and the label follows, a paused (frozen)
+ * master, and a killed container started again rejoining as a replica. SENTINEL FAILOVER on containers
+ * is in core's ContainerFailoverIT and spring-autoconfigure's ContainerServiceConnectionIT.
  * Without a Docker engine these tests fail; they are never skipped.
  */
 @Tag("containers")
@@ -69,15 +70,6 @@ class ContainerTopologyIT {
     old.start();
     assertThat(t.awaitHealthy(Duration.ofSeconds(30))).isSameAs(next);
     assertThat(t.role(old)).isEqualTo("slave");
-  }
-
-  @Test
-  void sentinelFailoverIsGracefulAndTheLabelFollows(RedisHaTopology t) {
-    KubernetesClient client = t.kubernetes().newClient();
-    t.failover();
-    RedisProcess next = awaitNewMaster(t, t.node(0));
-    await().atMost(Duration.ofSeconds(5)).until(() -> labeledMasters(client).equals(List.of(t.podName(t.nodeIndex(next.address())))));
-    await().atMost(Duration.ofSeconds(20)).until(() -> t.role(t.node(0)).equals("slave"));
   }
 
   @Test
