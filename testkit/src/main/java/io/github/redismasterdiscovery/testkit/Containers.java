@@ -106,7 +106,7 @@ final class Containers implements NodeRuntime {
       throw new IllegalStateException("no Docker engine answers, so the container topology cannot start. Start one (this project's CI: "
           + ".ci/docker-up), or use the process topology (RedisHaTopology.builder() without containers(...)). Where the engine "
           + "runs without a bridge network, set TESTCONTAINERS_HOST_OVERRIDE=localhost; where no registry is reachable, "
-          + "TESTCONTAINERS_RYUK_DISABLED=true");
+          + "TESTCONTAINERS_RYUK_DISABLED=true and TESTCONTAINERS_CHECKS_DISABLE=true");
     }
     DockerClient docker = factory.client();
     if (!checked) {
