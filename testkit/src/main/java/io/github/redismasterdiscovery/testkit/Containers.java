@@ -150,11 +150,15 @@ final class Containers implements NodeRuntime {
     }
   }
 
+  private static final long STATE_TTL_NANOS = 250_000_000L;
+
   private static final class InContainer implements Running {
     private final DockerClient docker;
     private final GenericContainer<?> container;
     private final String id;
     private volatile boolean removed;
+    private volatile boolean running = true;
+    private volatile long checkedAtNanos = System.nanoTime();
 
     InContainer(DockerClient docker, GenericContainer<?> container, String id) {
       this.docker = docker;
@@ -162,17 +166,26 @@ final class Containers implements NodeRuntime {
       this.id = id;
     }
 
+    /**
+     * Asked before every Sentinel query (the label updater alone asks every 10 ms), so the engine is asked at
+     * most every {@link #STATE_TTL_NANOS}: kill and stop are known at once, only a server that dies by
+     * itself is seen up to that much later.
+     */
     @Override
     public boolean isAlive() {
       if (removed) {
         return false;
       }
-      try {
-        Boolean running = docker.inspectContainerCmd(id).exec().getState().getRunning();
-        return Boolean.TRUE.equals(running);
-      } catch (NotFoundException e) {
-        return false;
+      long now = System.nanoTime();
+      if (now - checkedAtNanos > STATE_TTL_NANOS) {
+        try {
+          running = Boolean.TRUE.equals(docker.inspectContainerCmd(id).exec().getState().getRunning());
+        } catch (NotFoundException e) {
+          running = false;
+        }
+        checkedAtNanos = now;
       }
+      return running;
     }
 
     @Override
