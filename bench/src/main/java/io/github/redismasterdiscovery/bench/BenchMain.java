@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (5),
  * {@code bench.seconds} per measurement (2), {@code bench.failovers} per client and fault (10),
  * {@code bench.sections} (steady,failover,scale; {@code reads} runs the replica-reads comparison, written
- * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone).
+ * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone; {@code testkit} times the
+ * testkit's topology start as processes and as containers of {@code bench.image}, written to
+ * {@code docs/benchmarks-testkit.md}, also on its own).
  */
 public final class BenchMain {
 
@@ -44,6 +46,23 @@ public final class BenchMain {
     if (sections.contains("scale")) {
       scale.run();
       scale.fleet(Integer.getInteger("bench.fleet", 100), 30);
+    }
+    if (sections.contains("testkit")) {
+      TopologyStart starts = new TopologyStart();
+      String image = System.getProperty("bench.image", "local/redis:7");
+      starts.run(rounds, image);
+      String md = "# Benchmarks: the testkit's topology start\n\nLatest run: " + Instant.now() + ".\n\n- Machine: " + machine()
+          + "\n- Versions: JDK " + System.getProperty("java.version") + ", Redis " + RedisBinary.version() + " (processes), image "
+          + image + " (containers), Docker engine of `.ci/docker-up`\n- Reproduce: `.ci/docker-up`, then `./mvnw -B -q install -DskipTests && "
+          + "TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost TESTCONTAINERS_CHECKS_DISABLE=true "
+          + "./mvnw -B -q -pl bench exec:java -Dbench.sections=testkit` (rounds " + rounds + ", after one warm-up start each).\n\n"
+          + starts.markdown();
+      Files.createDirectories(root.resolve("docs"));
+      Files.writeString(root.resolve("docs/benchmarks-testkit.md"), md);
+      System.out.println(md);
+      if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale") && !sections.contains("reads")) {
+        return; // run alone: docs/benchmarks.md keeps its last full run
+      }
     }
     if (sections.contains("reads")) {
       ReplicaReadsBench reads = new ReplicaReadsBench();

@@ -76,7 +76,7 @@ public final class RedisBinary {
         }
         List<String> config = new java.util.ArrayList<>(List.of("save \"\""));
         config.addAll(material.serverConfig());
-        RedisProcess probe = new RedisProcess("tls-probe", new redis.clients.jedis.HostAndPort("127.0.0.1", port), dir.resolve("node"), false, config, true);
+        RedisProcess probe = new RedisProcess("tls-probe", new redis.clients.jedis.HostAndPort("127.0.0.1", port), dir.resolve("node"), false, config, true, LocalProcesses.INSTANCE);
         try {
           probe.start();
           tls = true;

@@ -24,6 +24,8 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  * }
  * }</pre>
  *
+ * <p>{@link #containers(Consumer)} runs the same topology in Docker containers instead of local processes.
+ *
  * <p>Registered on an instance field, every test gets its own topology (failovers leave state behind);
  * on a static field, the test class shares one. Tests may also take a {@link RedisHaTopology} parameter.
  */
@@ -41,6 +43,18 @@ public final class RedisHaExtension
   /** An extension with the default topology. */
   public static RedisHaExtension create() {
     return new RedisHaExtension(b -> { });
+  }
+
+  /**
+   * An extension whose topology runs in Docker containers ({@link RedisHaTopology.Builder#containers()}:
+   * the image named by {@code -Drmd.testkit.image}, else the official {@code redis:7}), adjusted by
+   * {@code customizer}. Where no Docker engine answers, the test fails: it is not skipped.
+   */
+  public static RedisHaExtension containers(Consumer<RedisHaTopology.Builder> customizer) {
+    if (customizer == null) {
+      throw new IllegalArgumentException("customizer must not be null; use containers(b -> { }) for the defaults");
+    }
+    return new RedisHaExtension(b -> customizer.accept(b.containers()));
   }
 
   /** An extension whose topology builder is adjusted by {@code customizer} before each start. */

@@ -32,6 +32,10 @@ import redis.clients.jedis.RedisProtocol;
  * processes, each on its own 127.0.x.y address, plus (by default) a Kubernetes mock API with one Pod
  * per Redis node whose master label follows Sentinel.
  *
+ * <p>The servers run as child processes of this JVM by default, or, with {@link
+ * Builder#containers(String)}, as Docker containers of an image you choose on the host's network
+ * (through Testcontainers): the same topology, addresses, fault handles and checks either way.
+ *
  * <pre>{@code
  * try (RedisHaTopology ha = RedisHaTopology.builder().start()) {
  *   ha.master().kill();                         // kill -9
@@ -77,7 +81,7 @@ public final class RedisHaTopology implements AutoCloseable {
       throw new IllegalStateException("the Redis HA topology did not start: " + e.getMessage() + "\n" + logs, e);
     }
     this.startMillis = (System.nanoTime() - t0) / 1_000_000;
-    log.info("Redis HA topology up in {} ms: master {}, replicas {}, sentinels {}{}", startMillis, nodes.get(0).address(),
+    log.info("Redis HA topology up in {} ms ({}): master {}, replicas {}, sentinels {}{}", startMillis, config.runtime, nodes.get(0).address(),
         nodes.subList(1, nodes.size()).stream().map(RedisProcess::address).collect(Collectors.toList()),
         sentinels.stream().map(RedisProcess::address).collect(Collectors.toList()),
         kubernetes == null ? "" : ", Kubernetes API " + kubernetes.url());
@@ -121,6 +125,11 @@ public final class RedisHaTopology implements AutoCloseable {
   /** The Sentinels' addresses, for clients. */
   public List<HostAndPort> sentinelAddresses() {
     return sentinels.stream().map(RedisProcess::address).collect(Collectors.toList());
+  }
+
+  /** Whether the servers run in containers ({@link Builder#containers(String)}) rather than as local processes. */
+  public boolean runsInContainers() {
+    return config.runtime instanceof Containers;
   }
 
   /** How long {@code start()} took, in milliseconds (processes, replication, Sentinel discovery, API, pods). */
@@ -355,7 +364,7 @@ public final class RedisHaTopology implements AutoCloseable {
     HostAndPort master = nodeAddresses.get(0);
     for (int i = 0; i <= config.replicas; i++) {
       nodes.add(new RedisProcess("node-" + i, nodeAddresses.get(i), dir.resolve("node-" + i), false,
-          nodeConfig(nodeAddresses.get(i), i == 0 ? null : master), tls != null));
+          nodeConfig(nodeAddresses.get(i), i == 0 ? null : master), tls != null, config.runtime));
     }
     List<HostAndPort> sentinelAddresses = new ArrayList<>();
     List<String> ids = new ArrayList<>();
@@ -367,7 +376,8 @@ public final class RedisHaTopology implements AutoCloseable {
     }
     for (int i = 0; i < config.sentinels; i++) {
       sentinels.add(new RedisProcess("sentinel-" + i, sentinelAddresses.get(i), dir.resolve("sentinel-" + i), true,
-          sentinelConfig(sentinelAddresses.get(i), ids.get(i), master, nodeAddresses, sentinelAddresses, ids), tls != null));
+          sentinelConfig(sentinelAddresses.get(i), ids.get(i), master, nodeAddresses, sentinelAddresses, ids), tls != null,
+          config.runtime));
     }
     CompletableFuture<Void> api = config.kubernetes
         ? CompletableFuture.runAsync(() -> kubernetes = new KubernetesApi(config.namespace))
@@ -564,7 +574,7 @@ public final class RedisHaTopology implements AutoCloseable {
         .withNewSpec()
           .addNewContainer()
             .withName("redis")
-            .withImage("redis:7")
+            .withImage(config.runtime.image())
             .addNewPort().withName("redis").withContainerPort(node.address().getPort()).withProtocol("TCP").endPort()
           .endContainer()
         .endSpec()
@@ -621,8 +631,53 @@ public final class RedisHaTopology implements AutoCloseable {
     private Duration labelLag = Duration.ZERO;
     private final List<String> extraNodeConfig = new ArrayList<>();
     private final List<String> extraSentinelConfig = new ArrayList<>();
+    private NodeRuntime runtime = LocalProcesses.INSTANCE;
 
     private Builder() {}
+
+    /**
+     * Runs every node and Sentinel as a Docker container of {@code image} (through Testcontainers) instead
+     * of a local process, on the host's network ({@code --network host}): each binds its own loopback
+     * address and port, so the addresses Sentinels and replicas announce are the ones this JVM reaches.
+     * Any image with {@code redis-server} on its {@code PATH}: the official {@code redis:7}, Valkey's
+     * images (their {@code redis-server} is Valkey's), or one built locally. Needs a Docker engine with
+     * host networking (Linux; Docker Desktop 4.34+ with host networking turned on). The image's entrypoint
+     * is not run: the server command is.
+     */
+    public Builder containers(String image) {
+      return containers(image, "redis-server");
+    }
+
+    /**
+     * {@link #containers(String)} with the image named by the system property {@value #IMAGE_PROPERTY}, else
+     * the environment variable {@code RMD_TESTKIT_IMAGE}, else {@value #DEFAULT_IMAGE}: a build chooses the
+     * image (this project's CI a locally built one) without the tests naming it.
+     */
+    public Builder containers() {
+      String image = System.getProperty(IMAGE_PROPERTY);
+      if (image == null || image.isBlank()) {
+        image = System.getenv("RMD_TESTKIT_IMAGE");
+      }
+      return containers(image == null || image.isBlank() ? DEFAULT_IMAGE : image);
+    }
+
+    /** The system property {@link #containers()} reads the image from. */
+    public static final String IMAGE_PROPERTY = "rmd.testkit.image";
+
+    /** The image {@link #containers()} uses when none is named: the official Redis 7 image. */
+    public static final String DEFAULT_IMAGE = "redis:7";
+
+    /** Like {@link #containers(String)}, starting {@code serverCommand} (such as {@code valkey-server}) in the image. */
+    public Builder containers(String image, String serverCommand) {
+      this.runtime = new Containers(requireText(image, "image"), requireText(serverCommand, "serverCommand"));
+      return this;
+    }
+
+    /** Runs every node and Sentinel as a local {@code redis-server} process (the default). */
+    public Builder processes() {
+      this.runtime = LocalProcesses.INSTANCE;
+      return this;
+    }
 
     /** The Sentinel master-set name (default {@code mymaster}). */
     public Builder masterName(String masterName) {

@@ -10,16 +10,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import redis.clients.jedis.HostAndPort;
 
 /**
- * One real {@code redis-server} process (a data node or a Sentinel) on a loopback address.
+ * One real {@code redis-server} (a data node or a Sentinel) on a loopback address: a local process,
+ * or a container on the host's network when the topology was built with {@link
+ * RedisHaTopology.Builder#containers(String)}.
  *
- * <p>Fault handles map to what happens to a pod: {@link #kill()} is {@code kill -9}; {@link #freeze()}
- * is SIGSTOP (sockets stay open and nothing answers, like a hung node or a partition); {@link #stop()}
- * and {@link #start()} keep the address, port and configuration file, which Sentinel may have
- * rewritten in between, just as a restarted pod keeps its volume.
+ * <p>Fault handles map to what happens to a pod: {@link #kill()} is {@code kill -9} ({@code docker
+ * kill}); {@link #freeze()} is SIGSTOP ({@code docker pause}: sockets stay open and nothing answers,
+ * like a hung node or a partition); {@link #stop()} and {@link #start()} keep the address, port and
+ * configuration file, which Sentinel may have rewritten in between, just as a restarted pod keeps its
+ * volume (a container is started anew on the same folder).
  *
  * <p>Thread-safe: every method is {@code synchronized}.
  */
@@ -31,19 +33,21 @@ public final class RedisProcess {
   private final HostAndPort address;
   private final Path dir;
   private final boolean sentinel;
-  private Process process;
+  private final NodeRuntime runtime;
+  private NodeRuntime.Running process;
   private boolean frozen;
 
   RedisProcess(String name, HostAndPort address, Path dir, boolean sentinel, List<String> config) {
-    this(name, address, dir, sentinel, config, false);
+    this(name, address, dir, sentinel, config, false, LocalProcesses.INSTANCE);
   }
 
-  /** With {@code tls}, the process listens with TLS only, on its port. */
-  RedisProcess(String name, HostAndPort address, Path dir, boolean sentinel, List<String> config, boolean tls) {
+  /** With {@code tls}, the server listens with TLS only, on its port. */
+  RedisProcess(String name, HostAndPort address, Path dir, boolean sentinel, List<String> config, boolean tls, NodeRuntime runtime) {
     this.name = name;
     this.address = address;
     this.dir = dir;
     this.sentinel = sentinel;
+    this.runtime = runtime;
     List<String> lines = new ArrayList<>();
     lines.add("bind " + address.getHost());
     if (tls) {
@@ -69,17 +73,22 @@ public final class RedisProcess {
     return name;
   }
 
-  /** The loopback address and port this process listens on; stable across restarts. */
+  /** The loopback address and port this server listens on; stable across restarts. */
   public HostAndPort address() {
     return address;
   }
 
-  /** Whether this process runs in Sentinel mode. */
+  /** Whether this server runs in Sentinel mode. */
   public boolean isSentinel() {
     return sentinel;
   }
 
-  /** The server's own log file, kept after the process ends for diagnosis. */
+  /** Whether it runs in a container rather than as a child process of this JVM. */
+  public boolean isContainer() {
+    return runtime instanceof Containers;
+  }
+
+  /** The server's own log file, kept after the server ends for diagnosis (on the host, for containers too). */
   public Path logFile() {
     return dir.resolve("redis.log");
   }
@@ -89,23 +98,23 @@ public final class RedisProcess {
     return dir.resolve(sentinel ? "sentinel.conf" : "redis.conf");
   }
 
-  /** The operating-system pid of the running process, or -1 when not running. */
+  /** The operating-system pid of the running server (as the host sees it), or -1 when not running. */
   public synchronized long pid() {
     return process != null && process.isAlive() ? process.pid() : -1;
   }
 
-  /** Whether the process is alive (a frozen process is alive). */
+  /** Whether the server is alive (a frozen one is alive). */
   public synchronized boolean isRunning() {
     return process != null && process.isAlive();
   }
 
-  /** Whether the process is stopped with SIGSTOP. */
+  /** Whether the server is frozen (SIGSTOP, or a paused container). */
   public synchronized boolean isFrozen() {
     return frozen && isRunning();
   }
 
   /**
-   * Starts the process and returns once it accepts connections.
+   * Starts the server and returns once it accepts connections.
    *
    * @throws IllegalStateException when it is already running or does not come up, with its log tail
    */
@@ -113,42 +122,33 @@ public final class RedisProcess {
     if (isRunning()) {
       throw new IllegalStateException(name + " is already running (pid " + process.pid() + ")");
     }
-    List<String> command = new ArrayList<>(List.of(RedisBinary.locate().toString(), configFile().toString()));
-    if (sentinel) {
-      command.add("--sentinel");
-    }
     try {
-      process = new ProcessBuilder(command)
-          .directory(dir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile()))
-          .start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + name + ": " + command, e);
+      process = runtime.start(name, dir.getParent(), dir, configFile(), sentinel);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(name + " on " + address + " (" + runtime + ") did not start: " + e.getMessage() + "\n" + logTail(30), e);
     }
     frozen = false;
-    ProcessReaper.register(process);
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
     while (!accepts()) {
       if (!process.isAlive() || System.nanoTime() > deadline) {
-        String why = process.isAlive() ? "did not accept connections within " + START_TIMEOUT : "exited with " + process.exitValue();
+        String why = process.isAlive() ? "did not accept connections within " + START_TIMEOUT : process.exitDescription();
         kill();
-        throw new IllegalStateException(name + " on " + address + " " + why + "\n" + logTail(30));
+        throw new IllegalStateException(name + " on " + address + " (" + runtime + ") " + why + "\n" + logTail(30));
       }
       pause(5);
     }
   }
 
-  /** {@code kill -9}: the process dies at once, mid-command, with no shutdown. */
+  /** {@code kill -9}: the server dies at once, mid-command, with no shutdown. */
   public synchronized void kill() {
     if (process == null) {
       return;
     }
     if (frozen && process.isAlive()) {
-      signal("CONT"); // a stopped process still dies on SIGKILL, but the reaper would see it as a zombie longer
+      process.unfreeze(); // a stopped process still dies on SIGKILL, but the reaper would see it as a zombie longer
     }
-    process.destroyForcibly();
-    awaitExit();
+    process.kill();
+    frozen = false;
   }
 
   /** Graceful stop (SIGTERM), waiting for the exit; the configuration file is kept for {@link #start()}. */
@@ -157,23 +157,23 @@ public final class RedisProcess {
       return;
     }
     if (frozen) {
-      signal("CONT");
+      process.unfreeze();
     }
-    process.destroy();
-    awaitExit();
+    process.stop();
+    frozen = false;
   }
 
-  /** SIGSTOP: the process keeps its sockets but answers nothing until {@link #unfreeze()}. */
+  /** SIGSTOP: the server keeps its sockets but answers nothing until {@link #unfreeze()}. */
   public synchronized void freeze() {
     requireRunning();
-    signal("STOP");
+    process.freeze();
     frozen = true;
   }
 
-  /** SIGCONT: the frozen process carries on where it stopped. */
+  /** SIGCONT: the frozen server carries on where it stopped. */
   public synchronized void unfreeze() {
     requireRunning();
-    signal("CONT");
+    process.unfreeze();
     frozen = false;
   }
 
@@ -201,32 +201,6 @@ public final class RedisProcess {
   private void requireRunning() {
     if (!isRunning()) {
       throw new IllegalStateException(name + " is not running");
-    }
-  }
-
-  private void awaitExit() {
-    try {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    frozen = false;
-    ProcessReaper.unregister(process);
-  }
-
-  private void signal(String signal) {
-    try {
-      Process kill = new ProcessBuilder("sh", "-c", "kill -" + signal + " " + process.pid()).redirectErrorStream(true).start();
-      if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-        throw new IllegalStateException("kill -" + signal + " " + process.pid() + " failed: " + new String(kill.getInputStream().readAllBytes()));
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot run kill -" + signal, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while sending SIG" + signal + " to " + name, e);
     }
   }
 
