@@ -100,10 +100,14 @@ public final class BenchMain {
         + "(from the project root)";
   }
 
-  /** The head of a section written to its own file: title, date, duration, machine, versions, topology, how to run it again. */
+  /**
+   * The head of a section written to its own file: title, date, duration, machine (with the load it
+   * ended under: other work shares these cores), versions, topology, how to run it again.
+   */
   private static String header(String title, long startNanos, String topology, String reproduce) {
     return "# Benchmarks: " + title + "\n\nLatest run: " + Instant.now() + ", "
-        + String.format("%.1f", (System.nanoTime() - startNanos) / 6e10) + " minutes.\n\n- Machine: " + machine() + "\n- Versions: JDK "
+        + String.format("%.1f", (System.nanoTime() - startNanos) / 6e10) + " minutes.\n\n- Machine: " + machine() + loadAverage()
+        + "\n- Versions: JDK "
         + System.getProperty("java.version") + ", Redis " + RedisBinary.version() + ", Jedis " + jedisVersion() + "\n- Topology: "
         + topology + "\n- Reproduce: " + reproduce + ".\n\n";
   }
@@ -285,6 +289,16 @@ public final class BenchMain {
     return String.format("%s, %d cores, %.0f GiB RAM, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
         ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1073741824.0,
         System.getProperty("os.name"), System.getProperty("os.version"));
+  }
+
+  /** The load averages at the end of the run, where /proc/loadavg exists. */
+  private static String loadAverage() {
+    try {
+      String[] l = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return String.format("; load average at the end %s / %s / %s (1 / 5 / 15 min)", l[0], l[1], l[2]);
+    } catch (IOException | RuntimeException e) {
+      return ""; // not Linux
+    }
   }
 
   /** The project root whether Maven runs the bench from the root ({@code -pl bench}) or from {@code bench/}. */

@@ -191,7 +191,10 @@ final class UsagePatterns {
         .append("master, where its subscriber still is (messages flow, on the old master) or not, by the timing of one borrow.\n")
         .append("- Lost messages outside the brackets were published before the subscriber's subscription existed on the new master ")
         .append("(on the new master before it, or on the old one after the subscriber had left it): pub/sub delivers them to nobody. ")
-        .append("Lost messages in brackets would be a defect.\n");
+        .append("Lost messages in brackets would be a defect.\n")
+        .append("- The promotion is when a replica first answers `ROLE` master to the testkit's `PromotionWatch`. Sentinel promotes ")
+        .append("with `CLIENT KILL TYPE normal` on that replica, which drops the watch's connections; it reconnects, so it may see the ")
+        .append("promotion a few ms late, and a PUBLISH or switch can show as slightly before it.\n");
     return md.append('\n').toString();
   }
 
