@@ -125,7 +125,7 @@ final class UsagePatterns {
         .append("these patterns (Lettuce's one shared connection, Redisson's `RBatch`, `RTransaction`, `RBlockingQueue`, `RTopic`) are ")
         .append("different code, not measured here.\n\n");
 
-    md.append("### Writes on connections borrowed before the fault (summed over the failovers)\n\n")
+    md.append("### Writes on connections borrowed before the fault (counts summed over the failovers, times per failover)\n\n")
         .append("| client | fault | n | fault → promotion, ms | promotion → client switched, ms | held idle `Jedis`, ")
         .append(HELD_SETS).append(" SETs: acked / lost / errors (refused) | pipeline of ").append(PIPELINE_SETS)
         .append(" SETs: acked / lost / errors (refused) | `MULTI` of ").append(MULTI_SETS)
