@@ -7,13 +7,16 @@ import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -27,6 +30,7 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.JedisSentinelPool;
@@ -86,9 +90,14 @@ final class UsagePatterns {
   record PubSub(String subscriber, int published, int lost, int lostAfter, int duplicates, double onNewMs, double gapMs,
       double longestSilenceMs, long onFinalMaster, List<Double> lostAt) {}
 
-  /** One failover; times in ms from the promotion (NaN: not within the window), except {@code promotionMs}, from the fault. */
-  record Sample(double promotionMs, double switchMs, Writes held, Writes pipeline, Writes multi, double popMs, int pops,
-      List<PubSub> pubSub, OldMaster oldMaster) {}
+  /**
+   * One failover; times in ms from the promotion (NaN: not within the window), except
+   * {@code promotionMs}, from the fault; {@code pushMs}: when the element for BLPOP was pushed (once
+   * PromotionWatch had seen the promotion, which may be later than the node logged it); {@code pushToPopMs}:
+   * how long the element waited on the new master.
+   */
+  record Sample(double promotionMs, double pushMs, double switchMs, Writes held, Writes pipeline, Writes multi, double popMs,
+      double pushToPopMs, int pops, List<PubSub> pubSub, OldMaster oldMaster) {}
 
   /**
    * The old master after the promotion, for SENTINEL FAILOVER (after kill -9 it is gone: null): when
@@ -118,9 +127,12 @@ final class UsagePatterns {
         .append(" ms through the same pool, and its subscribers. Each failover is watched for ").append(WINDOW.toSeconds())
         .append(" s after the promotion, then the topology is made whole again (a killed node restarted; a node still claiming ")
         .append("master demoted) and checked. *Lost*: acknowledged to the caller, missing from the final master. *Refused*: errors ")
-        .append("that are `MasterChangedException` with `mayHaveRun()` false (not sent; safe to run again). The promotion is seen from ")
-        .append("the servers (`ROLE` polled every 1 ms); the client switched when its own view names the new master ")
-        .append("(the discovery's snapshot; `JedisSentinelPool.getCurrentHostMaster()`).\n\n")
+        .append("that are `MasterChangedException` with `mayHaveRun()` false (not sent; safe to run again). *The promotion* (every time ")
+        .append("below is from it) is the promoted node's own log line `MASTER MODE enabled` (ms resolution). The bench learns of it ")
+        .append("through the testkit's `PromotionWatch` (`ROLE` polled every 1 ms), which can see it later: Sentinel's ")
+        .append("`CLIENT KILL TYPE normal` at the promotion drops its connections and it reconnects (the BLPOP element is pushed ")
+        .append("once the watch has seen the promotion: promotion → push is listed). *Client switched*: its own view names another master (the ")
+        .append("discovery's snapshot; `JedisSentinelPool.getCurrentHostMaster()`), polled every 1 ms from before the fault.\n\n")
         .append("Lettuce (MasterReplica) and Redisson are n/a: the bench drives them through single SETs only; their equivalents of ")
         .append("these patterns (Lettuce's one shared connection, Redisson's `RBatch`, `RTransaction`, `RBlockingQueue`, `RTopic`) are ")
         .append("different code, not measured here.\n\n");
@@ -135,13 +147,16 @@ final class UsagePatterns {
         writes(s, Sample::multi))), "| %s | | n/a | n/a | n/a | n/a | n/a | n/a |%n", md);
 
     md.append("\n### `BLPOP 0` blocked on the old master\n\n")
-        .append("Promotion → pop of the element pushed to the new master at its promotion, per failover; \"still blocked after ")
-        .append(BLOCKED.toSeconds()).append(" s\" when later (the time it came, if within the window). The same consumer loop on ")
+        .append("Promotion → pop of the element pushed straight to the new master as soon as the bench sees the promotion, per ")
+        .append("failover; \"still blocked after ").append(BLOCKED.toSeconds()).append(" s\" when later (the time it came, if within ")
+        .append("the window); push → pop: how long the element waited there (from sending the RPUSH). The same consumer loop on ")
         .append("every pool: `BLPOP 0` on a pooled `Jedis`, borrow again at once after an error, ").append(RETRY_PAUSE_MS)
         .append(" ms pause after a failed borrow.\n\n")
-        .append("| client | fault | n | promotion → pop, ms | elements popped (1 pushed per failover) |\n|---|---|---|---|---|\n");
-    forEach((client, fault, n, s) -> md.append(String.format("| %s | %s | %s | %s | %s |%n", client, fault, n, pops(s),
-        s.stream().map(x -> Integer.toString(x.pops())).collect(Collectors.joining(", ")))), "| %s | | n/a | n/a | n/a |%n", md);
+        .append("| client | fault | n | promotion → pop, ms | promotion → push, ms | push → pop, ms | elements popped (1 pushed per ")
+        .append("failover) |\n|---|---|---|---|---|---|---|\n");
+    forEach((client, fault, n, s) -> md.append(String.format("| %s | %s | %s | %s | %s | %s | %s |%n", client, fault, n, pops(s),
+        each(s, Sample::pushMs), each(s, Sample::pushToPopMs), s.stream().map(x -> Integer.toString(x.pops()))
+            .collect(Collectors.joining(", ")))), "| %s | | n/a | n/a | n/a | n/a | n/a |%n", md);
 
     md.append("\n### Pub/sub\n\n")
         .append("*Published*: PUBLISHes acknowledged in the failover's whole run (from before the fault to the end of the window); ")
@@ -191,10 +206,7 @@ final class UsagePatterns {
         .append("master, where its subscriber still is (messages flow, on the old master) or not, by the timing of one borrow.\n")
         .append("- Lost messages outside the brackets were published before the subscriber's subscription existed on the new master ")
         .append("(on the new master before it, or on the old one after the subscriber had left it): pub/sub delivers them to nobody. ")
-        .append("Lost messages in brackets would be a defect.\n")
-        .append("- The promotion is when a replica first answers `ROLE` master to the testkit's `PromotionWatch`. Sentinel promotes ")
-        .append("with `CLIENT KILL TYPE normal` on that replica, which drops the watch's connections; it reconnects, so it may see the ")
-        .append("promotion a few ms late, and a PUBLISH or switch can show as slightly before it.\n");
+        .append("Lost messages in brackets would be a defect.\n");
     return md.append('\n').toString();
   }
 
@@ -266,6 +278,7 @@ final class UsagePatterns {
       awaitTrue(Duration.ofSeconds(10), "every subscriber receiving on " + old,
           () -> subscribers.values().stream().allMatch(s -> s.received.size() >= 5));
       OldMasterWatch oldMaster = fault.equals("kill -9") ? null : open(open, new OldMasterWatch(t, old, channels.get(0)));
+      SwitchWatch switchWatch = open(open, new SwitchWatch(client, old));
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(30));
       long faultAt = System.nanoTime();
       if (fault.equals("kill -9")) {
@@ -273,22 +286,16 @@ final class UsagePatterns {
       } else {
         t.failover();
       }
-      long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(30));
+      long watchedAt = watch.promotedAtNanos(Duration.ofSeconds(30));
       RedisProcess next = watch.promoted(Duration.ofSeconds(30));
-      push(t, next, p + "queue");
-      long windowEnd = promotedAt + WINDOW.toNanos();
+      long windowEnd = watchedAt + WINDOW.toNanos();
+      SubscriptionWatch onNew = open(open, new SubscriptionWatch(t, next, channels, windowEnd));
+      long pushedAt = push(t, next, p + "queue");
       if (oldMaster != null) {
         oldMaster.start(windowEnd);
       }
-      SubscriptionWatch onNew = open(open, new SubscriptionWatch(t, next, channels, windowEnd));
 
-      double switchMs = Double.NaN;
-      BooleanSupplier switched = switched(client, next);
-      while (System.nanoTime() < windowEnd) {
-        if (switched.getAsBoolean()) {
-          switchMs = (System.nanoTime() - promotedAt) / 1e6;
-          break;
-        }
+      while (switchWatch.switchedAt() == 0 && System.nanoTime() < windowEnd) {
         LockSupport.parkNanos(1_000_000);
       }
       // After the client switched (or the window ended): the connections borrowed before the fault are used now.
@@ -299,6 +306,10 @@ final class UsagePatterns {
       sleepUntil(windowEnd);
       long stoppedAt = publisher.stop();
       TimeUnit.MILLISECONDS.sleep(200); // messages in flight
+      long promotedAt = promotionLogged(next, faultAt, watchedAt);
+      if (switchWatch.switchedAt() != 0 && !next.address().equals(switchWatch.switchedTo())) {
+        System.out.printf("patterns: %s, %s: switched to %s, not to the promoted %s%n", client.kind.label, fault, switchWatch.switchedTo(), next);
+      }
 
       FailoverRecovery.restore(t);
       RedisProcess last = t.awaitHealthy(Duration.ofSeconds(60));
@@ -322,10 +333,11 @@ final class UsagePatterns {
         pubSub.add(s.summary(e.getKey(), publisher.published.get(s.channel), promotedAt, onNew.firstSeen(s.channel), faultAt,
             stoppedAt, numSub.getOrDefault(s.channel, 0L)));
       }
-      Sample sample = new Sample((promotedAt - faultAt) / 1e6, switchMs, withLost(heldWrites, p + "held:", missing),
-          withLost(pipelineWrites, p + "pipe:", missing), withLost(multiWrites, p + "multi:", missing),
-          consumer.poppedAt.get() == 0 ? Double.NaN : (consumer.poppedAt.get() - promotedAt) / 1e6, consumer.pops.get(), pubSub,
-          oldMaster == null ? null : oldMaster.result(promotedAt));
+      long poppedAt = consumer.poppedAt.get();
+      Sample sample = new Sample((promotedAt - faultAt) / 1e6, since(promotedAt, pushedAt), since(promotedAt, switchWatch.switchedAt()),
+          withLost(heldWrites, p + "held:", missing), withLost(pipelineWrites, p + "pipe:", missing),
+          withLost(multiWrites, p + "multi:", missing), since(promotedAt, poppedAt), since(pushedAt, poppedAt), consumer.pops.get(),
+          pubSub, oldMaster == null ? null : oldMaster.result(promotedAt));
       System.out.printf("patterns: %s, %s, failover %d: %s%n", client.kind.label, fault, iteration, sample);
       return sample;
     } finally {
@@ -372,12 +384,76 @@ final class UsagePatterns {
     }
   }
 
-  private static BooleanSupplier switched(Clients.JedisClient client, RedisProcess next) {
-    if (client.pool instanceof FailoverJedisPool ours) {
-      return () -> ours.discovery().snapshot().master().equals(Optional.of(next.address()));
+  /** Ms from {@code from} to {@code at}; NaN when {@code at} never happened (0). */
+  private static double since(long from, long at) {
+    return at == 0 ? Double.NaN : (at - from) / 1e6;
+  }
+
+  private static final DateTimeFormatter REDIS_LOG_TIME = DateTimeFormatter.ofPattern("dd MMM yyyy HH:mm:ss.SSS", Locale.ROOT)
+      .withZone(ZoneId.systemDefault());
+
+  /**
+   * When the promoted node executed {@code REPLICAOF NO ONE}, from its own log line "MASTER MODE
+   * enabled" (ms resolution, local time like the server's), as a {@link System#nanoTime()}: the
+   * reference for every "from the promotion" time. PromotionWatch's time when the line is missing or
+   * out of [fault, watch].
+   */
+  private static long promotionLogged(RedisProcess node, long faultAt, long watchedAt) {
+    try {
+      List<String> lines = java.nio.file.Files.readAllLines(node.logFile());
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        String line = lines.get(i);
+        if (line.contains("MASTER MODE enabled")) {
+          // "<pid>:M 05 Dec 2026 09:37:37.185 * MASTER MODE enabled (...)"
+          String time = line.substring(line.indexOf(' ') + 1, line.indexOf(" * "));
+          long epochMs = Instant.from(REDIS_LOG_TIME.parse(time)).toEpochMilli();
+          long at = System.nanoTime() - (System.currentTimeMillis() - epochMs) * 1_000_000;
+          return at >= faultAt && at <= watchedAt ? at : watchedAt;
+        }
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      System.out.printf("patterns: cannot read the promotion from %s: %s%n", node.logFile(), e);
     }
-    JedisSentinelPool sentinelPool = (JedisSentinelPool) client.pool;
-    return () -> next.address().equals(sentinelPool.getCurrentHostMaster());
+    return watchedAt;
+  }
+
+  /** Polls the client's own view of the master every millisecond from before the fault: when it first named another node. */
+  private static final class SwitchWatch implements Closer {
+    private volatile long switchedAt;
+    private volatile HostAndPort switchedTo;
+    private volatile boolean stop;
+
+    SwitchWatch(Clients.JedisClient client, RedisProcess old) {
+      Supplier<HostAndPort> view = client.pool instanceof FailoverJedisPool ours
+          ? () -> ours.discovery().snapshot().master().orElse(null)
+          : ((JedisSentinelPool) client.pool)::getCurrentHostMaster;
+      Thread thread = new Thread(() -> {
+        while (!stop) {
+          HostAndPort now = view.get();
+          if (now != null && !now.equals(old.address())) {
+            switchedTo = now;
+            switchedAt = System.nanoTime();
+            return;
+          }
+          LockSupport.parkNanos(1_000_000);
+        }
+      }, "bench-switch-watch");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    long switchedAt() {
+      return switchedAt;
+    }
+
+    HostAndPort switchedTo() {
+      return switchedTo;
+    }
+
+    @Override
+    public void close() {
+      stop = true;
+    }
   }
 
   private static Writes held(Pool<Jedis> pool, Borrowed held, String prefix, List<String> acked) {
@@ -465,13 +541,17 @@ final class UsagePatterns {
     }
   }
 
-  /** Pushes the element the consumer waits for straight to the new master, the moment it is promoted. */
-  private static void push(RedisHaTopology t, RedisProcess next, String queue) throws InterruptedException {
+  /**
+   * Pushes the element the consumer waits for straight to the new master, the moment it is promoted;
+   * returns when the RPUSH that succeeded was sent (the consumer may pop it before this thread reads the reply).
+   */
+  private static long push(RedisHaTopology t, RedisProcess next, String queue) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (true) {
       try (Jedis j = t.connect(next)) {
+        long sentAt = System.nanoTime();
         j.rpush(queue, "element");
-        return;
+        return sentAt;
       } catch (RuntimeException e) {
         if (System.nanoTime() > deadline) {
           throw e;
