@@ -59,8 +59,9 @@ import redis.clients.jedis.util.Pool;
  * </ul>
  *
  * Lost: acknowledged to the caller and missing from the final master once the topology is healthy
- * again. The promotion is timed from the servers' side ({@link PromotionWatch}); when a subscription
- * exists on the new master is told by {@code PUBSUB NUMSUB} there, polled every millisecond; after
+ * again. The promotion is timed by the promoted node's own log (the bench learns of it through
+ * {@link PromotionWatch}, which may see it later); when a subscription exists on the new master is
+ * told by {@code PUBSUB NUMSUB} there, polled every millisecond; after
  * SENTINEL FAILOVER, an observer subscribed on the old master counts the client's PUBLISHes it took
  * after the promotion. The blocking consumer and the plain subscriber run the same code on every pool.
  */
