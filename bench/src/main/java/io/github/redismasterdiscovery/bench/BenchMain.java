@@ -16,9 +16,10 @@ import java.util.stream.Collectors;
  * {@code bench/results/latest.json}. Settings (system properties): {@code bench.rounds} (5),
  * {@code bench.seconds} per measurement (2), {@code bench.failovers} per client and fault (10),
  * {@code bench.sections} (steady,failover,scale; {@code reads} runs the replica-reads comparison, written
- * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone; {@code testkit} times the
- * testkit's topology start as processes and as containers of {@code bench.image}, written to
- * {@code docs/benchmarks-testkit.md}, also on its own).
+ * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone; {@code patterns} runs the usage
+ * patterns through failover ({@link UsagePatterns}), {@code bench.failovers} (3 there) per client and fault, written to
+ * {@code docs/benchmarks-usage-patterns.md} on its own; {@code testkit} times the testkit's topology start as processes
+ * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own).
  */
 public final class BenchMain {
 
@@ -70,17 +71,25 @@ public final class BenchMain {
       try (RedisHaTopology t = RedisHaTopology.builder().start()) {
         reads.run(t, rounds, seconds);
       }
-      String md = "# Benchmarks: reads from replicas\n\nLatest run: " + Instant.now() + ", "
-          + String.format("%.1f", (System.nanoTime() - readsStart) / 6e10) + " minutes.\n\n- Machine: " + machine() + "\n- Versions: JDK "
-          + System.getProperty("java.version") + ", Redis " + RedisBinary.version() + ", Jedis " + jedisVersion()
-          + "\n- Topology: the testkit's 1 master + 2 replicas + 3 Sentinels on loopback.\n- Reproduce: `./mvnw -B -q install -DskipTests && "
-          + "./mvnw -B -q -pl bench exec:java -Dbench.sections=reads` (rounds " + rounds + ", " + seconds + " s each).\n\n" + reads.markdown();
-      Files.createDirectories(root.resolve("docs"));
-      Files.writeString(root.resolve("docs/benchmarks-replica-reads.md"), md);
-      System.out.println(md);
-      if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale")) {
-        return; // run alone: docs/benchmarks.md keeps its last full run
-      }
+      String md = header("reads from replicas", readsStart, "the testkit's 1 master + 2 replicas + 3 Sentinels on loopback.",
+          "`./mvnw -B -q install -DskipTests && ./mvnw -B -q -pl bench exec:java -Dbench.sections=reads` (rounds " + rounds + ", "
+              + seconds + " s each)") + reads.markdown();
+      write(root.resolve("docs/benchmarks-replica-reads.md"), md);
+    }
+    if (sections.contains("patterns")) {
+      int patternFailovers = Integer.getInteger("bench.failovers", 3);
+      UsagePatterns patterns = new UsagePatterns();
+      long patternsStart = System.nanoTime();
+      patterns.run(patternFailovers);
+      String md = header("usage patterns through failover", patternsStart, "the testkit's 1 master + 2 replicas + 3 Sentinels on "
+              + "loopback (`down-after` 1 s, `failover-timeout` 3 s), Kubernetes labels lagging Sentinel by 1 s; a fresh topology per "
+              + "client and fault; same pool settings (maxTotal 32, maxWait 5 s) and client configuration for every pool.",
+          patternsCommand(patternFailovers))
+          + patterns.markdown();
+      write(root.resolve("docs/benchmarks-usage-patterns.md"), md);
+    }
+    if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale")) {
+      return; // sections written to their own files, run alone: docs/benchmarks.md keeps its last full run
     }
     String machine = machine();
     String versions = "JDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), Redis "
@@ -95,6 +104,36 @@ public final class BenchMain {
     Files.writeString(root.resolve("docs/benchmarks.md"), markdown(steady, failover, scale, machine, versions, command, settings, minutes));
     Files.writeString(root.resolve("bench/results/latest.json"), json(steady, failover, scale, machine, versions, settings));
     System.out.println(Files.readString(root.resolve("docs/benchmarks.md")));
+  }
+
+  /**
+   * How the patterns section is run from the project root: on the reactor's own modules, not on what an
+   * earlier {@code install} left in ~/.m2, and without exec:java (which would run in every module of
+   * an {@code -am} build).
+   */
+  private static String patternsCommand(int failovers) {
+    return "`./mvnw -B -q -pl bench -am package org.apache.maven.plugins:maven-dependency-plugin:3.11.0:build-classpath -DskipTests "
+        + "-Dmdep.outputFile=target/classpath.txt && java -Dbench.sections=patterns -Dbench.failovers=" + failovers
+        + " -cp \"bench/target/classes:$(cat bench/target/classpath.txt)\" io.github.redismasterdiscovery.bench.BenchMain` "
+        + "(from the project root)";
+  }
+
+  /**
+   * The head of a section written to its own file: title, date, duration, machine (with the load it
+   * ended under: other work shares these cores), versions, topology, how to run it again.
+   */
+  private static String header(String title, long startNanos, String topology, String reproduce) {
+    return "# Benchmarks: " + title + "\n\nLatest run: " + Instant.now() + ", "
+        + String.format("%.1f", (System.nanoTime() - startNanos) / 6e10) + " minutes.\n\n- Machine: " + machine() + loadAverage()
+        + "\n- Versions: JDK "
+        + System.getProperty("java.version") + ", Redis " + RedisBinary.version() + ", Jedis " + jedisVersion() + "\n- Topology: "
+        + topology + "\n- Reproduce: " + reproduce + ".\n\n";
+  }
+
+  private static void write(Path file, String md) throws IOException {
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, md);
+    System.out.println(md);
   }
 
   private static String markdown(SteadyState steady, FailoverRecovery failover, Scale scale, String machine, String versions,
@@ -268,6 +307,16 @@ public final class BenchMain {
     return String.format("%s, %d cores, %.0f GiB RAM, %s %s", cpu, Runtime.getRuntime().availableProcessors(),
         ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize() / 1073741824.0,
         System.getProperty("os.name"), System.getProperty("os.version"));
+  }
+
+  /** The load averages at the end of the run, where /proc/loadavg exists. */
+  private static String loadAverage() {
+    try {
+      String[] l = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return String.format("; load average at the end %s / %s / %s (1 / 5 / 15 min)", l[0], l[1], l[2]);
+    } catch (IOException | RuntimeException e) {
+      return ""; // not Linux
+    }
   }
 
   /** The project root whether Maven runs the bench from the root ({@code -pl bench}) or from {@code bench/}. */

@@ -38,22 +38,39 @@ final class FailoverRecovery {
   final Map<String, Integer> failed = new LinkedHashMap<>();
 
   void run(int iterations) throws Exception {
+    repeat("failover", CLIENTS, iterations, samples, failed, (t, client, fault, i) -> {
+      double[] sample = once(t, client, fault, i);
+      restore(t);
+      return sample;
+    });
+  }
+
+  /** One measured failover; it leaves the topology healthy for the next (see {@link #restore}). */
+  interface Iteration<S> {
+    S once(RedisHaTopology t, Clients.Client client, String fault, int iteration) throws Exception;
+  }
+
+  /**
+   * Runs {@code iteration} {@code iterations} times per fault and client, on a fresh topology per
+   * (client, fault) block and again after an iteration that could not be measured (counted in
+   * {@code failed} under "client | fault", its cause printed).
+   */
+  static <S> void repeat(String section, Clients.Kind[] clients, int iterations, Map<String, List<S>> samples,
+      Map<String, Integer> failed, Iteration<S> iteration) throws Exception {
     for (String fault : FAULTS) {
-      for (Clients.Kind kind : CLIENTS) {
+      for (Clients.Kind kind : clients) {
         String key = kind.label + " | " + fault;
-        List<double[]> out = samples.computeIfAbsent(key, k -> new ArrayList<>());
+        List<S> out = samples.computeIfAbsent(key, k -> new ArrayList<>());
         int done = 0;
         while (done < iterations) {
-          // A fresh topology per block, and again after an iteration that could not be measured.
           try (RedisHaTopology t = RedisHaTopology.builder().labelLag(Duration.ofSeconds(1)).start();
               Clients.Client client = Clients.create(kind, t)) {
             for (; done < iterations; done++) {
               try {
-                out.add(once(t, client, fault, done));
-                restore(t);
+                out.add(iteration.once(t, client, fault, done));
               } catch (RuntimeException e) {
                 failed.merge(key, 1, Integer::sum);
-                System.out.printf("failover: %s, %s: iteration %d not measured: %s%n", kind.label, fault, done, e);
+                System.out.printf("%s: %s, %s: iteration %d not measured: %s%n", section, kind.label, fault, done, e);
                 e.printStackTrace(System.out);
                 done++;
                 break;
@@ -61,7 +78,7 @@ final class FailoverRecovery {
             }
           }
         }
-        System.out.printf("failover: %s, %s: %d iterations done%n", kind.label, fault, iterations);
+        System.out.printf("%s: %s, %s: %d iterations done%n", section, kind.label, fault, iterations);
       }
     }
   }
@@ -109,7 +126,7 @@ final class FailoverRecovery {
       // Until 50 writes are on the new master (a client that has not switched keeps writing to the old one).
       while (System.nanoTime() < deadline) {
         List<Ack> recent = acks.stream().filter(a -> a.atNanos() > watch.promotedAtNanos(Duration.ofSeconds(20))).collect(Collectors.toList());
-        boolean[] onNew = exists(t, next, recent);
+        boolean[] onNew = exists(t, next, keys(recent));
         long count = 0;
         for (boolean b : onNew) {
           count += b ? 1 : 0;
@@ -125,7 +142,7 @@ final class FailoverRecovery {
     }
     long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
     List<Ack> afterPromotion = acks.stream().filter(a -> a.atNanos() > promotedAt).collect(Collectors.toList());
-    boolean[] onNew = exists(t, next, afterPromotion);
+    boolean[] onNew = exists(t, next, keys(afterPromotion));
     long firstOnNew = Long.MAX_VALUE;
     long lost = 0;
     for (int i = 0; i < onNew.length; i++) {
@@ -145,14 +162,18 @@ final class FailoverRecovery {
         lost};
   }
 
-  /** Which of {@code acks} the new master holds, asked with pipelined EXISTS. */
-  private static boolean[] exists(RedisHaTopology t, RedisProcess node, List<Ack> acks) {
-    boolean[] out = new boolean[acks.size()];
+  private static List<String> keys(List<Ack> acks) {
+    return acks.stream().map(Ack::key).collect(Collectors.toList());
+  }
+
+  /** Which of {@code keys} the node holds, asked with pipelined EXISTS. */
+  static boolean[] exists(RedisHaTopology t, RedisProcess node, List<String> keys) {
+    boolean[] out = new boolean[keys.size()];
     try (Jedis j = t.connect(node)) {
       Pipeline p = j.pipelined();
       List<Response<Boolean>> answers = new ArrayList<>();
-      for (Ack a : acks) {
-        answers.add(p.exists(a.key()));
+      for (String key : keys) {
+        answers.add(p.exists(key));
       }
       p.sync();
       for (int i = 0; i < out.length; i++) {
@@ -163,7 +184,7 @@ final class FailoverRecovery {
   }
 
   /** Brings the old master back as a replica so every iteration starts from 1 master + 2 healthy replicas. */
-  private static void restore(RedisHaTopology t) throws InterruptedException {
+  static void restore(RedisHaTopology t) throws InterruptedException {
     RedisProcess master = t.awaitAgreedMaster(Duration.ofSeconds(30));
     for (RedisProcess node : t.nodes()) {
       if (!node.isRunning()) {
