@@ -37,20 +37,7 @@ class ContainerFailoverIT {
     try (MasterDiscovery d = discovery.clientConfig(t.clientConfig()).build();
         FailoverJedisPool pool = new FailoverJedisPool(d, FailoverJedisPoolIT.poolConfig(), t.clientConfig())) {
       d.awaitMaster(Duration.ofSeconds(10));
-      FailoverJedisPoolIT.Writers writers = new FailoverJedisPoolIT.Writers(4, key -> {
-        log.attempts.incrementAndGet();
-        long start = System.nanoTime();
-        try {
-          pool.execute(j -> {
-            var node = log.nodeOf(j, j::clientInfo);
-            j.set(key, "v");
-            log.acks.add(new WriteLog.Ack(key, start, System.nanoTime(), node));
-            return null;
-          });
-        } catch (RuntimeException e) {
-          log.errors.add(e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
-      });
+      FailoverJedisPoolIT.Writers writers = new FailoverJedisPoolIT.Writers(4, log.setsThrough(pool));
       await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 500);
       RedisProcess old = t.master();
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(20));

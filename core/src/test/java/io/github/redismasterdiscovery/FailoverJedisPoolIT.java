@@ -78,20 +78,7 @@ class FailoverJedisPoolIT {
     try (MasterDiscovery d = discovery(t, changes); FailoverJedisPool pool = new FailoverJedisPool(d, poolConfig(), t.clientConfig())) {
       RedisProcess old = t.node(0);
       d.awaitMaster(Duration.ofSeconds(10));
-      Writers writers = new Writers(8, key -> {
-        log.attempts.incrementAndGet();
-        long start = System.nanoTime();
-        try {
-          pool.execute(j -> {
-            var node = log.nodeOf(j, j::clientInfo);
-            j.set(key, "v");
-            log.acks.add(new WriteLog.Ack(key, start, System.nanoTime(), node));
-            return null;
-          });
-        } catch (RuntimeException e) {
-          log.errors.add(e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
-      });
+      Writers writers = new Writers(8, log.setsThrough(pool));
       await().atMost(Duration.ofSeconds(5)).until(() -> log.acks.size() > 200);
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(15));
       long killedAt = System.nanoTime();

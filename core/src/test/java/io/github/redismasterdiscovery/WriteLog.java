@@ -35,6 +35,27 @@ final class WriteLog {
     });
   }
 
+  /**
+   * A writer for {@link FailoverJedisPoolIT.Writers}: {@code SET key v} through {@code pool.execute},
+   * recording each acknowledgment with the node that gave it, and each error surfaced.
+   */
+  java.util.function.Consumer<String> setsThrough(FailoverJedisPool pool) {
+    return key -> {
+      attempts.incrementAndGet();
+      long start = System.nanoTime();
+      try {
+        pool.execute(j -> {
+          HostAndPort node = nodeOf(j, j::clientInfo);
+          j.set(key, "v");
+          acks.add(new Ack(key, start, System.nanoTime(), node));
+          return null;
+        });
+      } catch (RuntimeException e) {
+        errors.add(e.getClass().getSimpleName() + ": " + e.getMessage());
+      }
+    };
+  }
+
   List<Ack> ackedAfter(long nanos) {
     return acks.stream().filter(a -> a.atNanos() > nanos).collect(Collectors.toList());
   }
