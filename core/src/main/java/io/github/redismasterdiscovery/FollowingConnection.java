@@ -52,7 +52,6 @@ final class FollowingConnection extends Connection {
   private final HostAndPort node;
   private volatile boolean demoted;
   private volatile boolean subscribed;
-  private volatile boolean reading;
   private volatile String cutReason;
   private volatile int pending; // written by the thread using the connection only
   private long sent; // commands that went out, by the thread using the connection
@@ -109,7 +108,7 @@ final class FollowingConnection extends Connection {
 
   /** It is waiting for something from its node: a reply, a blocked command, a subscription's messages. */
   boolean busy() {
-    return reading || subscribed || pending > 0;
+    return subscribed || pending > 0; // every read waits for a counted command or a subscription
   }
 
   /** The first command after a borrow waits at a fence no longer than the borrow's own deadline. */
@@ -219,7 +218,6 @@ final class FollowingConnection extends Connection {
 
   @Override
   protected Object readProtocolWithCheckingBroken() {
-    reading = true;
     try {
       return super.readProtocolWithCheckingBroken();
     } catch (JedisDataException e) {
@@ -235,7 +233,6 @@ final class FollowingConnection extends Connection {
     } catch (JedisConnectionException e) {
       throw cutOr(e);
     } finally {
-      reading = false;
       int p = pending;
       if (p > 0) {
         pending = p - 1;

@@ -273,17 +273,6 @@ class FailoverUsagePatternsIT {
     }
   }
 
-  private static long blockedClients(RedisHaTopology t, RedisProcess node) {
-    try (Jedis j = t.connect(node)) {
-      for (String line : j.info("clients").split("\r?\n")) {
-        if (line.startsWith("blocked_clients:")) {
-          return Long.parseLong(line.substring("blocked_clients:".length()).trim());
-        }
-      }
-    }
-    return -1;
-  }
-
   @Test
   void blpopAndXreadBlockedOnTheOldMasterMoveToTheNewOneAtTheSwitch() throws Exception {
     RedisHaTopology t = ha.topology();
@@ -291,12 +280,12 @@ class FailoverUsagePatternsIT {
     ChangeRecorder changes = new ChangeRecorder();
     try (MasterDiscovery d = FailoverJedisPoolIT.discovery(t, changes); FailoverJedisPool pool = pool(d, t);
         BlockingConsumer list = new BlockingConsumer(pool, false); BlockingConsumer stream = new BlockingConsumer(pool, true)) {
-      await().atMost(Duration.ofSeconds(10)).until(() -> blockedClients(t, old) == 2);
+      await().atMost(Duration.ofSeconds(10)).until(() -> t.blockedClients(old) == 2);
       t.failover();
       RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
       ChangeRecorder.Change switched = changes.nextTo(next.address(), SWITCH.toSeconds());
       // Before: still blocked on the demoted master 5 s after an element was pushed to the new one.
-      await().atMost(Duration.ofSeconds(10)).until(() -> blockedClients(t, next) == 2);
+      await().atMost(Duration.ofSeconds(10)).until(() -> t.blockedClients(next) == 2);
       try (Jedis j = pool.getResource()) {
         j.rpush("queue", "element");
         j.xadd("stream", StreamEntryID.NEW_ENTRY, Map.of("v", "entry"));
@@ -323,12 +312,6 @@ class FailoverUsagePatternsIT {
     @Override
     public void onMessage(String channel, String message) {
       seen.add(Long.parseLong(message));
-    }
-  }
-
-  private static long subscribers(RedisHaTopology t, RedisProcess node, String channel) {
-    try (Jedis j = t.connect(node)) {
-      return j.pubsubNumSub(channel).getOrDefault(channel, 0L);
     }
   }
 
@@ -367,7 +350,7 @@ class FailoverUsagePatternsIT {
         }
       }, "publisher");
       try (FailoverSubscription sub = pool.subscribe(recorder, "events")) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> subscribers(t, first, "events") == 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> t.subscribers(first, "events") == 2);
         publisher.start();
         await().atMost(Duration.ofSeconds(5)).until(() -> recorder.seen.size() > 20);
 
@@ -375,7 +358,7 @@ class FailoverUsagePatternsIT {
         first.kill();
         RedisProcess second = MasterDiscoveryIT.awaitNewMaster(t, first);
         changes.nextTo(second.address(), SWITCH.toSeconds());
-        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == 1 && subscribers(t, second, "events") == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == 1 && t.subscribers(second, "events") == 1);
         assertDeliveredOnceFromNowOn(recorder, seq);
         plainThread.join(10_000);
         assertThat(plainEnded.get()).as("a plain subscription ends with an exception instead of hanging")
@@ -384,15 +367,15 @@ class FailoverUsagePatternsIT {
         // Sentinel sometimes fails over once more by itself while the restarted node resyncs: go on from whichever node is master.
         RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
         await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().master().filter(master.address()::equals).isPresent()
-            && subscribers(t, master, "events") == 1);
+            && t.subscribers(master, "events") == 1);
         long resubscribed = sub.resubscriptions();
 
         // then SENTINEL FAILOVER
         RedisProcess third = failOverAndAwaitSwitch(t, changes, master);
-        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == resubscribed + 1 && subscribers(t, third, "events") == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> sub.resubscriptions() == resubscribed + 1 && t.subscribers(third, "events") == 1);
         System.out.printf("subscription gap at SENTINEL FAILOVER: %s (after kill -9 it was measured from the kill)%n", sub.lastGap());
         assertDeliveredOnceFromNowOn(recorder, seq);
-        assertThat(subscribers(t, third, "events")).as("one subscription on the master").isEqualTo(1);
+        assertThat(t.subscribers(third, "events")).as("one subscription on the master").isEqualTo(1);
       } finally {
         stop.set(true);
         publisher.join(10_000);

@@ -273,7 +273,7 @@ final class UsagePatterns {
       subscribers.put("plain loop", open(open, Subscriber.plain(pool, p + "plain")));
       List<String> channels = subscribers.values().stream().map(s -> s.channel).toList();
       awaitTrue(Duration.ofSeconds(10), "the consumer blocked and every subscriber subscribed on " + old,
-          () -> blockedClients(t, old) >= 1 && subscribedOn(t, old, channels));
+          () -> t.blockedClients(old) >= 1 && subscribedOn(t, old, channels));
       // Only now: a message published before its subscription exists would count as lost.
       Publisher publisher = open(open, new Publisher(pool, channels));
       awaitTrue(Duration.ofSeconds(10), "every subscriber receiving on " + old,
@@ -560,17 +560,6 @@ final class UsagePatterns {
         TimeUnit.MILLISECONDS.sleep(1); // Sentinel's CLIENT KILL on the promoted replica
       }
     }
-  }
-
-  private static long blockedClients(RedisHaTopology t, RedisProcess node) {
-    try (Jedis j = t.connect(node)) {
-      for (String line : j.info("clients").split("\r?\n")) {
-        if (line.startsWith("blocked_clients:")) {
-          return Long.parseLong(line.substring("blocked_clients:".length()).trim());
-        }
-      }
-    }
-    return -1;
   }
 
   private static boolean subscribedOn(RedisHaTopology t, RedisProcess node, List<String> channels) {

@@ -90,12 +90,6 @@ class SpringPubSubIT {
     final List<RedisMasterChangedEvent> events = new CopyOnWriteArrayList<>();
   }
 
-  private static long subscribers(RedisHaTopology t, RedisProcess node) {
-    try (Jedis j = t.connect(node)) {
-      return j.pubsubNumSub("events").getOrDefault("events", 0L);
-    }
-  }
-
   @Test
   void oneSubscriptionFollowsTheMasterThroughKillMinus9ThenSentinelFailover() throws Exception {
     RedisHaTopology t = ha.topology();
@@ -119,7 +113,7 @@ class SpringPubSubIT {
       StringRedisTemplate template = app.getBean(StringRedisTemplate.class);
       Received received = app.getBean(Received.class);
       discovery.awaitMaster(Duration.ofSeconds(10));
-      await().atMost(Duration.ofSeconds(10)).until(() -> subscribers(t, first) == 1);
+      await().atMost(Duration.ofSeconds(10)).until(() -> t.subscribers(first, "events") == 1);
 
       AtomicLong published = new AtomicLong();
       AtomicLong slowest = new AtomicLong();
@@ -162,7 +156,7 @@ class SpringPubSubIT {
         RedisProcess second = awaitNewMaster(t, first);
         await().atMost(Duration.ofSeconds(15)).until(() -> discovery.snapshot().master().filter(second.address()::equals).isPresent());
         long killSwitchAt = System.nanoTime();
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> subscribers(t, second) == 1);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> t.subscribers(second, "events") == 1);
         System.out.printf("kill -9: subscription on the new master %d ms after the discovery switched%n",
             (System.nanoTime() - killSwitchAt) / 1_000_000);
         assertDeliveredOnceFromNowOn(received, published);
@@ -170,8 +164,8 @@ class SpringPubSubIT {
         // Sentinel sometimes fails over once more by itself while the restarted node resyncs: go on from whichever node is master.
         RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
         await().atMost(Duration.ofSeconds(10)).until(() -> discovery.snapshot().master().filter(master.address()::equals).isPresent()
-            && subscribers(t, master) == 1);
-        assertThat(subscribers(t, master)).as("still one subscription, seconds later (no late recovery beside it)").isEqualTo(1);
+            && t.subscribers(master, "events") == 1);
+        assertThat(t.subscribers(master, "events")).as("still one subscription, seconds later (no late recovery beside it)").isEqualTo(1);
 
         // A transaction and a pipeline that span the planned failover (SessionCallback, executePipelined).
         CountDownLatch switched = new CountDownLatch(1);
@@ -225,15 +219,15 @@ class SpringPubSubIT {
         assertThat(masterChanged(txFailure.get())).as("%s", txFailure.get()).hasMessageContaining("nothing of it ran");
         assertThat(pipeFailure.get()).as("a pipeline spanning the switch fails").isNotNull();
         assertThat(masterChanged(pipeFailure.get())).as("%s", pipeFailure.get()).isNotNull();
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> subscribers(t, third) == 1);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> t.subscribers(third, "events") == 1);
         System.out.printf("SENTINEL FAILOVER: subscription on the new master %d ms after the discovery switched%n",
             (System.nanoTime() - planSwitchAt) / 1_000_000);
         assertDeliveredOnceFromNowOn(received, published);
-        assertThat(subscribers(t, master)).as("none left on the demoted master").isZero();
+        assertThat(t.subscribers(master, "events")).as("none left on the demoted master").isZero();
         RedisProcess last = t.awaitHealthy(Duration.ofSeconds(60));
-        await().atMost(Duration.ofSeconds(10)).until(() -> subscribers(t, last) == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> t.subscribers(last, "events") == 1);
         for (RedisProcess n : t.nodes()) {
-          assertThat(subscribers(t, n)).as("subscriptions on %s", n).isEqualTo(n == last ? 1 : 0);
+          assertThat(t.subscribers(n, "events")).as("subscriptions on %s", n).isEqualTo(n == last ? 1 : 0);
         }
         try (Jedis j = t.connect(last)) {
           assertThat(j.exists("tx:a", "tx:b", "pipe:b")).as("nothing of the transaction, not the refused pipeline command").isZero();

@@ -220,6 +220,25 @@ public final class RedisHaTopology implements AutoCloseable {
     return found;
   }
 
+  /** Clients of {@code node} blocked in a command ({@code BLPOP}, {@code XREAD BLOCK}, ...): {@code INFO clients}' {@code blocked_clients}. */
+  public long blockedClients(RedisProcess node) {
+    try (Jedis jedis = connect(node)) {
+      for (String line : jedis.info("clients").split("\r?\n")) {
+        if (line.startsWith("blocked_clients:")) {
+          return Long.parseLong(line.substring("blocked_clients:".length()).trim());
+        }
+      }
+    }
+    throw new IllegalStateException("no blocked_clients in INFO clients of " + node);
+  }
+
+  /** Subscriptions to {@code channel} on {@code node} ({@code PUBSUB NUMSUB}). */
+  public long subscribers(RedisProcess node, String channel) {
+    try (Jedis jedis = connect(node)) {
+      return jedis.pubsubNumSub(channel).getOrDefault(channel, 0L);
+    }
+  }
+
   /** {@code ROLE}'s first element for {@code node} ("master", "slave"), or "down" when it does not answer. */
   public String role(RedisProcess node) {
     if (!node.isRunning() || node.isFrozen()) {
