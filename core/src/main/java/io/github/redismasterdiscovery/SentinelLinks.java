@@ -40,11 +40,13 @@ final class SentinelLinks {
   /**
    * The failover progress Sentinel publishes (as recorded from Redis 7.0 for kill -9 and
    * SENTINEL FAILOVER): the leader announces the replica it chose ({@code +selected-slave},
-   * {@code +failover-state-send-slaveof-noone}) tens of ms before the promotion and about a second
-   * before any {@code +switch-master}.
+   * {@code +failover-state-send-slaveof-noone}) up to one Sentinel timer tick (~100 ms) before the
+   * promotion, {@code +failover-state-wait-promotion} as it sends {@code REPLICAOF NO ONE}, and
+   * {@code +promoted-slave} at its next {@code INFO} of the replica, up to a second later and before
+   * any {@code +switch-master}.
    */
   static final String[] CHANNELS = {"+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+try-failover", "+selected-slave",
-      "+failover-state-send-slaveof-noone", "+promoted-slave", "+failover-end", "+failover-end-for-timeout",
+      "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion", "+promoted-slave", "+failover-end", "+failover-end-for-timeout",
       "-failover-abort-not-elected", "-failover-abort-no-good-slave", "-failover-abort-slave-timeout"};
 
   /** What a link tells its users; called on the link's thread (or an I/O thread), so fast and non-blocking. */
@@ -464,7 +466,13 @@ final class SentinelLinks {
 
     /** The leader names the replica it is about to promote: the moment to stop writing to the old master. */
     boolean isPromotionStarting() {
-      return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel);
+      return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel)
+          || isPromotionSent();
+    }
+
+    /** The leader has just sent {@code REPLICAOF NO ONE} to the replica: the moment it turns master. */
+    boolean isPromotionSent() {
+      return "+failover-state-wait-promotion".equals(channel);
     }
 
     /**

@@ -144,7 +144,9 @@ final class SentinelSource implements Source, SentinelLinks.User {
       if (master != null && candidate != null) {
         signals.promotionStarting(master, candidate);
       }
-      propose(e.instance(), "Sentinel " + sentinel + " " + e.channel());
+      if (!"+failover-state-send-slaveof-noone".equals(e.channel())) { // sent with +selected-slave, in the same instant
+        propose(e.instance(), "Sentinel " + sentinel + " " + e.channel());
+      }
     } else if (e.isAbort()) {
       if (master != null) {
         signals.promotionAborted(master);
@@ -154,8 +156,6 @@ final class SentinelSource implements Source, SentinelLinks.User {
       if (master != null) {
         signals.masterDown(master);
       }
-    } else if (e.isSwitch()) {
-      propose(e.instance(), "Sentinel " + sentinel + " +switch-master");
     } else if ("+failover-end-for-timeout".equals(e.channel())) {
       events.changed(); // the promotion happened; only the replicas' reconfiguration timed out: the fence stays, a round decides
     }
@@ -201,6 +201,20 @@ final class SentinelSource implements Source, SentinelLinks.User {
         .sorted(Map.Entry.<HostAndPort, Integer>comparingByValue(Comparator.reverseOrder()))
         .map(Map.Entry::getKey)
         .collect(Collectors.toList());
+  }
+
+  /**
+   * Whether a subscribed Sentinel names another master than {@code master} (or none is proven): the
+   * only case in which asking the Sentinels again can teach anything their announcements did not.
+   */
+  boolean disagreesWith(HostAndPort master) {
+    for (LinkView v : views.values()) {
+      HostAndPort opinion = v.opinion;
+      if (v.subscribed && (master == null || opinion == null || !master.equals(translator.translate(opinion)))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The master named by more than half of the configured Sentinels, or null. */

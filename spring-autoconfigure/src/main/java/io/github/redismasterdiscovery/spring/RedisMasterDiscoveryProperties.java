@@ -338,9 +338,9 @@ public class RedisMasterDiscoveryProperties {
     private String password;
 
     /** How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects. */
-    private Duration heartbeat = Duration.ofSeconds(2);
+    private Duration heartbeat = Duration.ofSeconds(5);
 
-    /** How often every Sentinel is asked for the master again, besides its announcements. */
+    /** At most how often the Sentinels are asked for the master again while one names another master than the proven one. */
     private Duration refreshInterval = Duration.ofSeconds(30);
 
     public List<String> getNodes() {
