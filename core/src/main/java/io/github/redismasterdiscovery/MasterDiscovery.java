@@ -148,8 +148,8 @@ public final class MasterDiscovery implements AutoCloseable {
       }
       if (!b.sentinels.isEmpty()) {
         JedisClientConfig sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
-        sentinel = new SentinelSource(b.sentinels, b.masterName, sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events,
-            translator, warnings);
+        sentinel = new SentinelSource(watchedSentinels(b.sentinels, b.sentinelSubscriptions), b.sentinels.size(), b.masterName,
+            sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events, translator, warnings);
         sources.add(0, sentinel); // first: source order is preference order
       }
       if (b.dnsName != null) {
@@ -491,6 +491,16 @@ public final class MasterDiscovery implements AutoCloseable {
         + " (not running in a pod?) and no namespace in the kubeconfig context; set namespace(\"<ns>\")");
   }
 
+  /** The Sentinels this discovery subscribes to: all of them, or {@code count} drawn at random. */
+  static List<HostAndPort> watchedSentinels(List<HostAndPort> configured, Integer count) {
+    if (count == null || count >= configured.size()) {
+      return configured;
+    }
+    List<HostAndPort> shuffled = new ArrayList<>(configured);
+    java.util.Collections.shuffle(shuffled, java.util.concurrent.ThreadLocalRandom.current());
+    return List.copyOf(shuffled.subList(0, count));
+  }
+
   private static Duration requirePositive(Duration d, String field) {
     if (d == null || d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(field + " must be positive, was " + d);
@@ -532,6 +542,7 @@ public final class MasterDiscovery implements AutoCloseable {
     private JedisClientConfig sentinelConfig;
     private Duration sentinelHeartbeat = Duration.ofSeconds(5);
     private Duration sentinelRefresh = Duration.ofSeconds(30);
+    private Integer sentinelSubscriptions;
 
     private String dnsName;
     private int dnsPort;
@@ -674,6 +685,31 @@ public final class MasterDiscovery implements AutoCloseable {
       }
       sentinels.clear();
       sentinels.addAll(new LinkedHashSet<>(addresses));
+      return this;
+    }
+
+    /**
+     * Subscribes to only {@code count} of the configured Sentinels, drawn at random by each
+     * discovery, so that a fleet's subscriptions spread evenly: each Sentinel then holds about
+     * {@code count / sentinels} of the fleet's connections (default: every Sentinel). The Sentinel
+     * majority is counted over the Sentinels watched.
+     *
+     * <p><b>What it costs:</b> only the Sentinel that leads a failover announces it before the
+     * promotion. A discovery that does not watch the leader raises no write fence: until it learns of
+     * the new master (its own Sentinel's {@code +switch-master}, up to about 2 s later when the other
+     * Sentinels hear the leader, or the label move), it keeps writing to the old master, and on a
+     * {@code SENTINEL FAILOVER} Redis discards what the old master acknowledged after the promotion.
+     * With {@code count} of {@code n} Sentinels that happens on about {@code 1 - count / n} of
+     * failovers. Prefer raising {@code maxclients} on the Sentinels, which costs nothing; use this only
+     * where that is impossible (see docs/operations.md, capacity).
+     *
+     * @throws IllegalArgumentException unless at least 1 (and, at {@link #build()}, at most the number of Sentinels)
+     */
+    public Builder sentinelSubscriptions(int count) {
+      if (count < 1) {
+        throw new IllegalArgumentException("sentinelSubscriptions must be at least 1, was " + count);
+      }
+      this.sentinelSubscriptions = count;
       return this;
     }
 
@@ -848,6 +884,10 @@ public final class MasterDiscovery implements AutoCloseable {
       }
       if (sentinels.isEmpty() && masterName != null) {
         throw new IllegalArgumentException("masterName '" + masterName + "' given without sentinels: add sentinels(\"host:26379\")");
+      }
+      if (sentinelSubscriptions != null && sentinelSubscriptions > sentinels.size()) {
+        throw new IllegalArgumentException("sentinelSubscriptions " + sentinelSubscriptions + " exceeds the " + sentinels.size()
+            + " Sentinel(s) configured: use at most " + sentinels.size() + ", or leave it unset to watch every Sentinel");
       }
       if (sentinels.isEmpty() && sentinelConfig != null) {
         throw new IllegalArgumentException("sentinelClientConfig given without sentinels: add sentinels(\"host:26379\")");

@@ -39,6 +39,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
 
   private final String masterName;
   private final List<HostAndPort> addresses;
+  private final int configured;
   private final JedisClientConfig config;
   private final Duration timeout;
   private final Duration heartbeat;
@@ -70,10 +71,16 @@ final class SentinelSource implements Source, SentinelLinks.User {
     }
   }
 
-  SentinelSource(List<HostAndPort> sentinels, String masterName, JedisClientConfig config, Duration timeout, Duration heartbeat,
-      SharedRuntime runtime, Events events, FailoverSignals signals, AddressTranslator translator, Warnings warnings) {
+  /**
+   * @param sentinels the Sentinels watched: every configured one, or the subset of
+   *     {@code sentinelSubscriptions}; the majority is counted over them
+   * @param configured how many Sentinels were configured (for health: "2 of 5 watched")
+   */
+  SentinelSource(List<HostAndPort> sentinels, int configured, String masterName, JedisClientConfig config, Duration timeout,
+      Duration heartbeat, SharedRuntime runtime, Events events, FailoverSignals signals, AddressTranslator translator, Warnings warnings) {
     this.masterName = masterName;
     this.addresses = List.copyOf(sentinels);
+    this.configured = configured;
     this.config = config;
     this.timeout = timeout;
     this.heartbeat = heartbeat;
@@ -254,7 +261,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
     if (down.isEmpty()) {
       HostAndPort majority = majority();
       if (majority != null) {
-        return Health.up("majority names " + majority);
+        return Health.up("majority names " + majority + watching());
       }
       List<String> unreachable = new ArrayList<>();
       views.forEach((address, v) -> {
@@ -270,6 +277,11 @@ final class SentinelSource implements Source, SentinelLinks.User {
     SourceState.Status status = starting ? SourceState.Status.STARTING
         : down.size() == views.size() ? SourceState.Status.DOWN : SourceState.Status.DEGRADED;
     return new Health(status, String.join("; ", down));
+  }
+
+  /** How many Sentinels this discovery watches, when not all: appended to health details. */
+  private String watching() {
+    return addresses.size() == configured ? "" : " (watching " + addresses + ", " + addresses.size() + " of " + configured + " Sentinels)";
   }
 
   /**
