@@ -138,6 +138,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private boolean closed;
   private boolean roundRunning;
   private boolean roundAgain;
+  /** Whether what asked for {@link #roundAgain} may skip the back-off. */
+  private boolean roundAgainUrgent;
   private long roundsStarted;
   private Cancellable nextTick;
   /** When {@link #nextTick} is due (nanoTime). */
@@ -291,16 +293,18 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   // ---------------------------------------------------------------- signals
 
+  /** A source's news (a label moved, a Sentinel's opinion or link changed): decided at once, back-off or not. */
   @Override
   public void changed() {
-    checkNow();
+    checkNow(true);
   }
 
   /**
    * Asks for a round now; merged with one already running. While there is no verified, answering
-   * master, rounds are spaced by a jittered back-off ({@link #unsettledDelay}) whatever asks for them
-   * (sources, doubting pools, timers), so a fleet whose master died does not probe every node at the
-   * rate its writers fail; the fast paths (chases, the Sentinels' {@code +odown}) do not wait.
+   * master, rounds are spaced by a jittered back-off ({@link #unsettledDelay}) when doubting pools,
+   * timers or {@link MasterDiscovery#checkNow()} ask for them, so a fleet whose master died does not
+   * probe every node at the rate its writers fail; a source's news, the Sentinels' {@code +odown} and
+   * a chased candidate answering master are decided at once.
    */
   void checkNow() {
     checkNow(false);
@@ -313,6 +317,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       }
       if (roundRunning) {
         roundAgain = true;
+        roundAgainUrgent |= urgent;
         return;
       }
       long now = env.nanoTime();
@@ -603,6 +608,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private void finishRound(Decider.Inputs in, Decider.Decision d, Throwable error) {
     Publication p = null;
     boolean again;
+    boolean urgentAgain;
     synchronized (monitor) {
       if (closed) {
         roundRunning = false;
@@ -620,7 +626,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         roundsCompleted++;
         roundRunning = false;
         again = roundAgain;
+        urgentAgain = roundAgainUrgent;
         roundAgain = false;
+        roundAgainUrgent = false;
         monitor.notifyAll();
         boolean calm = error == null && snapshot.master().isPresent() && suspectSinceNanos < 0;
         unsettledRounds = calm ? 0 : unsettledRounds + 1;
@@ -640,7 +648,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       p.announce();
     }
     if (again) {
-      checkNow();
+      checkNow(urgentAgain);
     }
   }
 

@@ -28,8 +28,10 @@ import redis.clients.jedis.exceptions.JedisException;
  * else, so it never waits behind a probe. On every (re)connect it first asks
  * {@code SENTINEL GET-MASTER-ADDR-BY-NAME} for each master set its users watch, on the same
  * connection, then subscribes. A {@code PING} heartbeat from the shared timer keeps it honest: a link
- * whose pong is three heartbeats late times out and reconnects. Later queries (a new user, a
- * periodic refresh) open a short-lived connection on the I/O pool. The last user closes the link.
+ * whose pong is three heartbeats late times out and reconnects (after a jittered back-off, so that a
+ * fleet does not reconnect to a restarted Sentinel in step). Later queries (a new user, a refresh
+ * while a Sentinel disagrees with the proven master) open a short-lived connection on the I/O pool.
+ * The last user closes the link.
  */
 final class SentinelLinks {
 
@@ -231,7 +233,8 @@ final class SentinelLinks {
         if (established) {
           backoff = 100; // a link that worked and dropped reconnects quickly; only repeated failures back off
         }
-        if (!pause(backoff)) {
+        // Jittered: when a Sentinel restarts, every pod of a fleet loses its link at the same instant.
+        if (!pause((long) (backoff * (0.5 + java.util.concurrent.ThreadLocalRandom.current().nextDouble())))) {
           break;
         }
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
