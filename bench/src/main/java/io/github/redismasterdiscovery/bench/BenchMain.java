@@ -19,7 +19,11 @@ import java.util.stream.Collectors;
  * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone; {@code patterns} runs the usage
  * patterns through failover ({@link UsagePatterns}), {@code bench.failovers} (3 there) per client and fault, written to
  * {@code docs/benchmarks-usage-patterns.md} on its own; {@code testkit} times the testkit's topology start as processes
- * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own).
+ * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own; {@code fleet} runs
+ * {@link Fleet}, N simulated pods that share nothing a server sees, for each N of {@code bench.fleet.sizes} (100,500,1000), after an
+ * equivalence check of {@code bench.fleet.equivalence} pods (5; 0 skips it), pods isolated as {@code bench.fleet.isolation}
+ * (CLASS_LOADER or CLIENT_NAME), rest windows of {@code bench.fleet.rest} s (10), written to {@code docs/benchmarks-fleet.md} and
+ * {@code bench/results/fleet.jsonl}).
  */
 public final class BenchMain {
 
@@ -65,6 +69,13 @@ public final class BenchMain {
         return; // run alone: docs/benchmarks.md keeps its last full run
       }
     }
+    if (sections.contains("fleet")) {
+      runFleet(root);
+      if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale") && !sections.contains("reads")
+          && !sections.contains("patterns")) {
+        return; // run alone: written to docs/benchmarks-fleet.md
+      }
+    }
     if (sections.contains("reads")) {
       ReplicaReadsBench reads = new ReplicaReadsBench();
       long readsStart = System.nanoTime();
@@ -104,6 +115,77 @@ public final class BenchMain {
     Files.writeString(root.resolve("docs/benchmarks.md"), markdown(steady, failover, scale, machine, versions, command, settings, minutes));
     Files.writeString(root.resolve("bench/results/latest.json"), json(steady, failover, scale, machine, versions, settings));
     System.out.println(Files.readString(root.resolve("docs/benchmarks.md")));
+  }
+
+  /** The fleet section: the equivalence check, then every size; the document is rewritten after each, so a size that fails keeps the others. */
+  private static void runFleet(Path root) throws Exception {
+    String sizes = System.getProperty("bench.fleet.sizes", "100,500,1000");
+    int equivalence = Integer.getInteger("bench.fleet.equivalence", 5);
+    int rest = Integer.getInteger("bench.fleet.rest", 10);
+    PodLoader.Isolation isolation = PodLoader.Isolation.valueOf(System.getProperty("bench.fleet.isolation", "CLASS_LOADER"));
+    Fleet fleet = new Fleet(isolation, rest);
+    long start = System.nanoTime();
+    String reproduce = fleetCommand(sizes, equivalence, rest, isolation);
+    if (equivalence > 0) {
+      fleet.equivalence(equivalence);
+      writeFleet(root, fleet, start, reproduce);
+    }
+    for (String size : sizes.split(",")) {
+      if (!size.isBlank()) {
+        fleet.run(Integer.parseInt(size.trim()));
+        writeFleet(root, fleet, start, reproduce);
+      }
+    }
+  }
+
+  private static void writeFleet(Path root, Fleet fleet, long start, String reproduce) throws IOException {
+    String md = header("a fleet of application pods", start, "the testkit's 1 master + 2 replicas + 3 Sentinels on loopback (`down-after` "
+            + "1 s, `failover-timeout` 3 s, Redis `maxclients` default 10,000), the Kubernetes mock API, pod labels lagging Sentinel by "
+            + Fleet.LABEL_LAG.toSeconds() + " s; a fresh topology per size. Each simulated pod: `MasterDiscovery` with "
+            + "`kubernetesLabels(LabelPreset.BITNAMI)` on a `KubernetesClient` of its own and the three Sentinels (`mymaster`), all other "
+            + "settings default; a `FailoverJedisPool` (defaults); a light writer (a SET every 0.8–1.2 s). Pod 0 also runs the measured "
+            + "writer (a SET every 2 ms). Pods share nothing a server sees (see `PodLoader`: a class loader per pod, so each has its own "
+            + "Sentinel links, informer and threads); the equivalence check below compares this with pods in JVMs of their own. "
+            + "Commit " + commit() + "; `ulimit -n` " + ulimitN(),
+        reproduce);
+    Files.createDirectories(root.resolve("bench/results"));
+    Files.writeString(root.resolve("bench/results/fleet.jsonl"), fleet.jsonLines());
+    Files.createDirectories(root.resolve("docs"));
+    Files.writeString(root.resolve("docs/benchmarks-fleet.md"), md + fleet.markdown());
+  }
+
+  private static String fleetCommand(String sizes, int equivalence, int rest, PodLoader.Isolation isolation) {
+    return "`./mvnw -B -q -pl bench -am package org.apache.maven.plugins:maven-dependency-plugin:3.11.0:build-classpath -DskipTests "
+        + "-Dmdep.outputFile=target/classpath.txt && java -Dbench.sections=fleet -Dbench.fleet.sizes=" + sizes
+        + " -Dbench.fleet.equivalence=" + equivalence + " -Dbench.fleet.rest=" + rest + " -Dbench.fleet.isolation=" + isolation
+        + " -cp \"bench/target/classes:$(cat bench/target/classpath.txt)\" io.github.redismasterdiscovery.bench.BenchMain` (from the project "
+        + "root; one line `FLEET-SUMMARY {json}` per size and phase on stdout, all of them in `bench/results/fleet.jsonl`)";
+  }
+
+  private static String commit() {
+    try {
+      Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      return p.waitFor() == 0 ? out : "unknown";
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
+  }
+
+  private static String ulimitN() {
+    try {
+      Process p = new ProcessBuilder("sh", "-c", "ulimit -n").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      return p.waitFor() == 0 ? out : "unknown";
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
   }
 
   /**
