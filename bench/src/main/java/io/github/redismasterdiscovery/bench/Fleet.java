@@ -79,6 +79,7 @@ final class Fleet {
       Runtime rt = Runtime.getRuntime();
       int threads0 = ManagementFactory.getThreadMXBean().getThreadCount();
       Map<String, Long> names0 = threadNames();
+      long fds0 = openFiles();
       long heap0 = FleetPodMain.usedHeapAfterGc();
       long api0 = t.kubernetes().requests().size();
       long started0 = System.nanoTime();
@@ -91,6 +92,7 @@ final class Fleet {
         TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
         int threads = ManagementFactory.getThreadMXBean().getThreadCount() - threads0 - LightWriters.THREADS;
         long heap = FleetPodMain.usedHeapAfterGc() - heap0;
+        long fds = openFiles() - fds0;
         Map<String, Long> names = threadNames();
         names0.forEach((k, v) -> names.merge(k, -v, Long::sum));
         names.remove("fleet-light-writer-#");
@@ -107,11 +109,12 @@ final class Fleet {
         s.put("startApiWatchesPerPod", round((double) startWatches / n));
         s.put("jvmThreadsPerPod", round((double) threads / n));
         s.put("jvmHeapKiBPerPod", round(heap / 1024.0 / n));
+        s.put("jvmOpenFilesPerPod", round((double) fds / n));
         s.put("lightWriteErrors", light.errors.get());
         report(n, "rest", s, String.format("Fleet up in %.1f s; at start %.2f API requests per pod (%.2f watches). In this JVM: %.1f "
-                + "threads and %.0f KiB heap per pod (%s isolation; a pod's own JVM: see the equivalence check). Threads per pod by name: "
-            + "%s.%n%n", startSeconds, (double) startApi / n, (double) startWatches / n, (double) threads / n, heap / 1024.0 / n, isolation,
-            perPod)
+                + "threads, %.0f KiB heap and %.1f open files per pod (%s isolation; a pod's own JVM: see the equivalence check). Threads "
+            + "per pod by name: %s.%n%n", startSeconds, (double) startApi / n, (double) startWatches / n, (double) threads / n,
+            heap / 1024.0 / n, (double) fds / n, isolation, perPod)
             + restTable(m, baseline, atRest, n));
 
         for (String fault : new String[] {"kill -9", "SENTINEL FAILOVER", "label move"}) {
@@ -324,6 +327,7 @@ final class Fleet {
       servers.put(m.name(i), x);
     }
     s.put("apiRequestsPerSecond", round((b.to().apiRequests() - b.from().apiRequests()) / b.seconds()));
+    s.put("jvmCpuPercent", round((b.to().jvmCpuNanos() - b.from().jvmCpuNanos()) / 1e7 / b.seconds()));
     s.put("servers", servers);
     return s;
   }
@@ -386,8 +390,8 @@ final class Fleet {
         md.append(String.format("| %s | %d | %.1f | %.2f | %.1f | %s |%n", m.name(i), d.connectedAtEnd(), d.library() / d.seconds(),
             d.newConnections() / d.seconds(), d.cpuMillis() / 10 / d.seconds(), top(d, 4)));
       }
-      md.append(String.format("%nKubernetes API: %.2f requests/s.%n",
-          (b.to().apiRequests() - b.from().apiRequests()) / b.seconds()));
+      md.append(String.format("%nKubernetes API: %.2f requests/s. This JVM (harness, monitor, mock API): %.1f%% CPU (of one core).%n",
+          (b.to().apiRequests() - b.from().apiRequests()) / b.seconds(), (b.to().jvmCpuNanos() - b.from().jvmCpuNanos()) / 1e7 / b.seconds()));
       return md.toString();
     }
     md.append(String.format("At rest, %.1f s window; per pod = (fleet − baseline) / %d. Commands are all but `SET` (the light writers' "
@@ -436,6 +440,15 @@ final class Fleet {
         .map(e -> String.format(Locale.ROOT, "%s %.1f", e.getKey(), e.getValue() / d.seconds())).collect(Collectors.joining(", "));
   }
 
+  /** This process's open file descriptors (Linux), -1 elsewhere. */
+  static long openFiles() {
+    try (var files = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/fd"))) {
+      return files.count();
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** Live threads by name, digits folded ({@code rmd-io-3} and {@code rmd-io-7} are both {@code rmd-io-#}). */
   static Map<String, Long> threadNames() {
     return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
@@ -461,7 +474,15 @@ final class Fleet {
 
   /** The body of docs/benchmarks-fleet.md: the key numbers, the 10,000-pod projection, then every table. */
   String markdown() {
-    StringBuilder md = new StringBuilder();
+    StringBuilder md = new StringBuilder("How it measures: every server is sampled every " + ServerMonitor.PERIOD_MILLIS + " ms on a "
+        + "connection of the harness's own (`INFO`; Sentinel 7.0 has no `commandstats`, so at the Sentinels only the total is known); "
+        + "CPU from `/proc/<pid>/stat`; the mock API's requests from `KubernetesApi.requests()`. \"Commands\" leave out the pods' `SET`s "
+        + "(every replica counts them again, replicated) and the harness's own `INFO` and `ROLE` (its promotion watch polls the replicas "
+        + "every 1 ms and counts its calls). Per pod = (fleet − baseline without pods) / N. Windows start at the fault (`kill -9`, "
+        + "`SENTINEL FAILOVER`, the label write) and are up to one sampling period late; \"1st s after `+selected-slave`\" starts when "
+        + "the harness's own subscription sees the Sentinel leader choose the replica. Everything (every pod, every server, the mock "
+        + "API) shares the machine's cores: where the pods' CPU is the limit, what the servers receive at failover is a lower bound of "
+        + "what N real pods would send.\n\n");
     List<PhaseResult> rest = results.stream().filter(r -> r.phase().equals("rest")).toList();
     if (!rest.isEmpty()) {
       md.append("## Key numbers\n\n| pods | ROLE at the promoted replica, 1st s after `+selected-slave`, per pod: kill -9 / SENTINEL FAILOVER "

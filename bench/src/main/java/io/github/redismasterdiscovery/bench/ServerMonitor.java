@@ -132,7 +132,13 @@ final class ServerMonitor implements AutoCloseable {
     return new Sample(at, out, roles, requests, watches, cpu);
   }
 
+  /** One sample of server {@code i}; a connection Sentinel killed (it kills client connections when it promotes) is replaced at once. */
   private ServerSample ask(int i) {
+    ServerSample s = askOnce(i);
+    return s != null || !servers.get(i).isRunning() ? s : askOnce(i);
+  }
+
+  private ServerSample askOnce(int i) {
     RedisProcess server = servers.get(i);
     if (!server.isRunning()) {
       closeConnection(i);
