@@ -23,7 +23,8 @@ import java.util.stream.Collectors;
  * {@link Fleet}, N simulated pods that share nothing a server sees, for each N of {@code bench.fleet.sizes} (100,500,1000), after an
  * equivalence check of {@code bench.fleet.equivalence} pods (5; 0 skips it), pods isolated as {@code bench.fleet.isolation}
  * (CLASS_LOADER or CLIENT_NAME), rest windows of {@code bench.fleet.rest} s (10), written to {@code docs/benchmarks-fleet.md} and
- * {@code bench/results/fleet.jsonl}).
+ * {@code bench/results/fleet.jsonl}; with {@code bench.fleet.keep=true} the results of the last run ({@code
+ * bench/results/fleet-results.json}) are kept where this run does not replace them).
  */
 public final class BenchMain {
 
@@ -124,10 +125,13 @@ public final class BenchMain {
     int rest = Integer.getInteger("bench.fleet.rest", 10);
     PodLoader.Isolation isolation = PodLoader.Isolation.valueOf(System.getProperty("bench.fleet.isolation", "CLASS_LOADER"));
     Fleet fleet = new Fleet(isolation, rest);
+    if (Boolean.getBoolean("bench.fleet.keep")) {
+      fleet.load(root.resolve("bench/results/fleet-results.json")); // merge with an earlier run: same size and phase replaced
+    }
     long start = System.nanoTime();
     String reproduce = fleetCommand(sizes, equivalence, rest, isolation);
     if (equivalence > 0) {
-      fleet.equivalence(equivalence);
+      fleet.equivalence(equivalence, Integer.getInteger("bench.fleet.equivalenceWindow", 31));
       writeFleet(root, fleet, start, reproduce);
     }
     for (String size : sizes.split(",")) {
@@ -150,8 +154,18 @@ public final class BenchMain {
         reproduce);
     Files.createDirectories(root.resolve("bench/results"));
     Files.writeString(root.resolve("bench/results/fleet.jsonl"), fleet.jsonLines());
+    fleet.save(root.resolve("bench/results/fleet-results.json"));
     Files.createDirectories(root.resolve("docs"));
-    Files.writeString(root.resolve("docs/benchmarks-fleet.md"), md + fleet.markdown());
+    Path doc = root.resolve("docs/benchmarks-fleet.md");
+    // Hand-written notes below this marker survive a re-run: they say what one run meant, which no table can.
+    String marker = "<!-- fleet-notes: kept when the harness rewrites this file -->";
+    String notes = "";
+    if (Files.exists(doc)) {
+      String old = Files.readString(doc);
+      int at = old.indexOf(marker);
+      notes = at < 0 ? "" : "\n" + old.substring(at);
+    }
+    Files.writeString(doc, md + fleet.markdown() + notes);
   }
 
   private static String fleetCommand(String sizes, int equivalence, int rest, PodLoader.Isolation isolation) {

@@ -185,10 +185,20 @@ final class Fleet {
     }
   }
 
+  /**
+   * A window at rest. The testkit's label updater asks every Sentinel for the master every 10 ms (~90 commands/s at each,
+   * varying with the machine's load by more than a small fleet adds): it is paused meanwhile, as nothing fails over.
+   */
   private static Window rest(ServerMonitor m, int seconds) throws InterruptedException {
-    long t0 = System.nanoTime();
-    ServerMonitor.Sample a = m.at(t0);
-    return new Window(a, m.at(a.nanos() + TimeUnit.SECONDS.toNanos(seconds)));
+    m.topology.labels().pause();
+    try {
+      TimeUnit.MILLISECONDS.sleep(200);
+      long t0 = System.nanoTime();
+      ServerMonitor.Sample a = m.at(t0);
+      return new Window(a, m.at(a.nanos() + TimeUnit.SECONDS.toNanos(seconds)));
+    } finally {
+      m.topology.labels().resume();
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -216,8 +226,14 @@ final class Fleet {
         && System.nanoTime() < faultAt + TimeUnit.SECONDS.toNanos(15))) {
       TimeUnit.MILLISECONDS.sleep(50);
     }
-    writer.stop();
     long lightErrors = light.errors.get() - errors0;
+    if (watch != null) {
+      // a late promotion (a Sentinel election that failed once is retried after 2 × failover-timeout): keep the measured
+      // writer going until its writes reach the new master, as FailoverRecovery does
+      long promotedAt = watch.promotedAt(Duration.ofSeconds(30));
+      writer.awaitOn(t, watch.promoted, promotedAt, 50, TimeUnit.SECONDS.toNanos(15));
+    }
+    writer.stop();
     ServerMonitor.Sample f0 = m.at(faultAt);
     ServerMonitor.Sample f1 = m.at(faultAt + TimeUnit.SECONDS.toNanos(1));
     ServerMonitor.Sample f5 = m.at(faultAt + TimeUnit.SECONDS.toNanos(5));
@@ -230,7 +246,7 @@ final class Fleet {
     RedisProcess promoted = null;
     StringBuilder md = new StringBuilder();
     if (watch != null) {
-      long promotedAt = watch.promotedAt(Duration.ofSeconds(20));
+      long promotedAt = watch.promotedAt(Duration.ofSeconds(1));
       promoted = watch.promoted;
       s.put("faultToPromotionMs", round((promotedAt - faultAt) / 1e6));
       s.put("faultToSelectedSlaveMs", selected > 0 ? round((selected - faultAt) / 1e6) : null);
@@ -308,8 +324,9 @@ final class Fleet {
     line.put("pods", n);
     line.put("isolation", isolation.name());
     line.put("phase", phase);
+    line.put("date", java.time.Instant.now().toString());
     line.putAll(summary);
-    results.add(new PhaseResult(n, phase, line, markdown));
+    add(new PhaseResult(n, phase, line, markdown));
     System.out.println("FLEET-SUMMARY " + json(line));
     System.out.println(markdown);
   }
@@ -382,8 +399,9 @@ final class Fleet {
   private static String restTable(ServerMonitor m, Window b, Window r, int n) {
     StringBuilder md = new StringBuilder();
     if (r == null) {
-      md.append(String.format("No pod yet, %.1f s: Sentinel's own monitoring, the testkit's label updater (asks every Sentinel every "
-          + "10 ms), the harness's monitor connection (its INFO left out) and Sentinel event subscription.%n%n", b.seconds()))
+      md.append(String.format("No pod yet, %.1f s: Sentinel's own monitoring, the harness's monitor connection (its INFO left out) and "
+          + "Sentinel event subscription. The testkit's label updater (it asks every Sentinel every 10 ms) is paused in every window at "
+          + "rest; it runs in the fault phases (~90 commands/s at each Sentinel there).%n%n", b.seconds()))
           .append("| server | connections | commands/s (all but SET) | new connections/s | CPU % | top commands/s |\n|---|---|---|---|---|---|\n");
       for (int i = 0; i < m.servers.size(); i++) {
         ServerMonitor.Delta d = m.window(b.from(), b.to(), i);
@@ -456,7 +474,7 @@ final class Fleet {
   }
 
   static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
+    return Double.isNaN(v) || Double.isInfinite(v) ? v : Math.round(v * 1000) / 1000.0;
   }
 
   static String json(Object o) {
@@ -467,7 +485,13 @@ final class Fleet {
       return map.entrySet().stream().map(e -> "\"" + e.getKey() + "\":" + json(e.getValue())).collect(Collectors.joining(",", "{", "}"));
     }
     if (o instanceof Number num) {
-      return num instanceof Double dd && (dd.isNaN() || dd.isInfinite()) ? "null" : num.toString();
+      if (num instanceof Double dd) {
+        return dd.isNaN() || dd.isInfinite() ? "null" : dd == Math.rint(dd) && Math.abs(dd) < 1e15 ? Long.toString(dd.longValue()) : dd.toString();
+      }
+      return num.toString();
+    }
+    if (o instanceof List<?> list) {
+      return list.stream().map(Fleet::json).collect(Collectors.joining(",", "[", "]"));
     }
     return "\"" + o.toString().replace("\"", "'") + "\"";
   }
@@ -488,7 +512,8 @@ final class Fleet {
       md.append("## Key numbers\n\n| pods | ROLE at the promoted replica, 1st s after `+selected-slave`, per pod: kill -9 / SENTINEL FAILOVER "
           + "| measured writer: promotion → first write, ms: kill -9 / SENTINEL FAILOVER | acknowledged writes lost on SENTINEL FAILOVER "
           + "| at rest per pod: commands/s at master / each replica / each Sentinel | new connections/s per pod at rest (all servers) "
-          + "| Sentinel connections per pod (each Sentinel) | JVM threads / heap KiB per pod (this JVM) |\n|---|---|---|---|---|---|---|---|\n");
+          + "| Sentinel connections per pod (each Sentinel) | JVM threads / heap KiB per pod (this JVM) | harness JVM CPU 0–5 s after kill -9, ms "
+          + "(2 cores: 10,000 at most) |\n|---|---|---|---|---|---|---|---|---|\n");
       for (PhaseResult r : rest) {
         Map<String, Object> kill = phase(r.pods(), "kill -9");
         Map<String, Object> fo = phase(r.pods(), "SENTINEL FAILOVER");
@@ -498,19 +523,18 @@ final class Fleet {
         for (Map<String, Object> x : servers.values()) {
           newConns += ((Number) x.get("newConnectionsPerSecondPerPod")).doubleValue();
         }
-        md.append(String.format("| %d | %s / %s | %s / %s | %s | %s / %s / %s | %.4f | %s | %s / %s |%n", r.pods(),
+        md.append(String.format("| %s | %s / %s | %s / %s | %s | %s / %s / %s | %.4f | %s | %s / %s | %s |%n",
+            r.pods() + ("CLASS_LOADER".equals(r.summary().get("isolation")) ? "" : " (" + r.summary().get("isolation") + ")"),
             get(kill, "roleAtPromotedFirstSecondPerPod"), get(fo, "roleAtPromotedFirstSecondPerPod"),
             get(kill, "promotionToFirstWriteMs"), get(fo, "promotionToFirstWriteMs"), get(fo, "lostAcks"),
             servers.get("node-0").get("commandsPerSecondPerPod"), servers.get("node-1").get("commandsPerSecondPerPod"),
             servers.get("sentinel-0").get("commandsPerSecondPerPod"), newConns,
-            servers.get("sentinel-0").get("connectionsPerPod"), r.summary().get("jvmThreadsPerPod"), r.summary().get("jvmHeapKiBPerPod")));
+            servers.get("sentinel-0").get("connectionsPerPod"), r.summary().get("jvmThreadsPerPod"), r.summary().get("jvmHeapKiBPerPod"),
+            get(kill, "jvmCpuMs0to5s")));
       }
       PhaseResult largest = rest.get(rest.size() - 1);
       @SuppressWarnings("unchecked")
       Map<String, Map<String, Object>> servers = (Map<String, Map<String, Object>>) largest.summary().get("servers");
-      Map<String, Object> fo = phase(largest.pods(), "SENTINEL FAILOVER");
-      Map<String, Object> kill = phase(largest.pods(), "kill -9");
-      double sentinelConns = ((Number) servers.get("sentinel-0").get("connectionsPerPod")).doubleValue();
       md.append(String.format("%n### A 10,000-pod fleet, from the %d-pod run (linear in N: nothing in the current core is shared between "
               + "pods)%n%n| server | per pod (measured) | 10,000 pods |%n|---|---|---|%n", largest.pods()));
       for (String server : servers.keySet()) {
@@ -522,12 +546,17 @@ final class Fleet {
                 + "%.1f new connections/s |%n", server, c, cps, nps, c * 10_000, server.startsWith("sentinel")
                 ? String.format(" (%.0f%% of the default maxclients 10,000)", c * 10_000 / 100) : "", cps * 10_000, nps * 10_000));
       }
-      for (Map.Entry<String, Map<String, Object>> e : Map.of("kill -9", kill, "SENTINEL FAILOVER", fo).entrySet()) {
-        Object perPod = get(e.getValue(), "roleAtPromotedFirstSecondPerPod");
-        if (perPod instanceof Number num) {
-          md.append(String.format("| promoted replica, 1st s of a %s | %.2f ROLE | %.0f ROLE in that second |%n", e.getKey(), num.doubleValue(),
-              num.doubleValue() * 10_000));
-        }
+      PhaseResult smallest = rest.get(0);
+      for (String f : new String[] {"kill -9", "SENTINEL FAILOVER", "label move"}) {
+        String key = f.equals("label move") ? "roleAtLabeledFirstSecondPerPod" : "roleAtPromotedFirstSecondPerPod";
+        String where = f.equals("label move") ? "labeled replica" : "promoted replica";
+        Object small = get(phase(smallest.pods(), f), key);
+        Object large = get(phase(largest.pods(), f), key);
+        md.append(String.format("| %s, 1st s of a %s | %s ROLE at %d pods, %s at %d pods | %s ROLE in that second from the %d-pod rate%s |%n",
+            where, f, small, smallest.pods(), large, largest.pods(),
+            small instanceof Number num ? String.format("%.0f", num.doubleValue() * 10_000) : "n/a", smallest.pods(),
+            large instanceof Number num2 ? String.format("; %.0f from the %d-pod rate (harness CPU-bound: a lower bound)", num2.doubleValue() * 10_000,
+                largest.pods()) : ""));
       }
       md.append("\nFormula per server: value(N) = baseline + N × per-pod value; the per-pod values are the measured (fleet − baseline) / N "
           + "above. Where the harness's own CPU limits what the fleet sends (2 cores for every pod, every server and the mock API), the "
@@ -554,6 +583,45 @@ final class Fleet {
     return md.append("```\n").toString();
   }
 
+  /** Adds a result, replacing one of an earlier run for the same size and phase. */
+  private void add(PhaseResult r) {
+    results.removeIf(x -> x.pods() == r.pods() && x.phase().equals(r.phase()));
+    results.add(r);
+    // the equivalence check first, then the sizes in ascending order; phases in the order they ran
+    List<PhaseResult> sorted = new ArrayList<>(results);
+    sorted.sort(Comparator.comparingInt(x -> x.phase().equals("equivalence") ? -1 : x.pods()));
+    results.clear();
+    results.addAll(sorted);
+  }
+
+  /** Keeps the results of an earlier run ({@link #save}), so that sizes run apart end up in one document. */
+  void load(java.nio.file.Path file) throws java.io.IOException {
+    if (!java.nio.file.Files.exists(file)) {
+      return;
+    }
+    com.google.gson.JsonArray all = com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(file)).getAsJsonArray();
+    java.lang.reflect.Type type = new com.google.gson.reflect.TypeToken<LinkedHashMap<String, Object>>() {}.getType();
+    for (com.google.gson.JsonElement e : all) {
+      com.google.gson.JsonObject o = e.getAsJsonObject();
+      Map<String, Object> summary = new com.google.gson.Gson().fromJson(o.get("summary"), type);
+      add(new PhaseResult(o.get("pods").getAsInt(), o.get("phase").getAsString(), summary, o.get("markdown").getAsString()));
+    }
+  }
+
+  /** Every result with its tables, for {@link #load}. */
+  void save(java.nio.file.Path file) throws java.io.IOException {
+    com.google.gson.JsonArray all = new com.google.gson.JsonArray();
+    for (PhaseResult r : results) {
+      com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+      o.addProperty("pods", r.pods());
+      o.addProperty("phase", r.phase());
+      o.add("summary", com.google.gson.JsonParser.parseString(json(r.summary())));
+      o.addProperty("markdown", r.markdown());
+      all.add(o);
+    }
+    java.nio.file.Files.writeString(file, new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(all));
+  }
+
   private Map<String, Object> phase(int pods, String phase) {
     return results.stream().filter(r -> r.pods() == pods && r.phase().equals(phase)).map(PhaseResult::summary).findFirst().orElse(Map.of());
   }
@@ -576,19 +644,19 @@ final class Fleet {
    * class loader each, in this JVM with a client name and Kubernetes client each, and in {@code n} JVMs
    * of their own. What every server sees (connections, commands/s, new connections/s) should match.
    */
-  void equivalence(int n) throws Exception {
+  void equivalence(int n, int windowSeconds) throws Exception {
     try (RedisHaTopology t = RedisHaTopology.builder().labelLag(LABEL_LAG).start();
         Events events = new Events(t);
         ServerMonitor m = new ServerMonitor(t)) {
       TimeUnit.SECONDS.sleep(1);
-      Window baseline = rest(m, restSeconds);
+      Window baseline = rest(m, windowSeconds);
       Map<String, Window> windows = new LinkedHashMap<>();
       for (PodLoader.Isolation mode : PodLoader.Isolation.values()) {
         Fleet f = new Fleet(mode, restSeconds);
         List<PodApi> pods = f.startPods(t, n);
         try (LightWriters light = new LightWriters(pods)) {
           TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
-          windows.put("one JVM, " + mode, rest(m, restSeconds));
+          windows.put("one JVM, " + mode, rest(m, windowSeconds));
         } finally {
           closePods(pods);
         }
@@ -614,7 +682,7 @@ final class Fleet {
           }
         }
         TimeUnit.MILLISECONDS.sleep(SETTLE_MILLIS);
-        windows.put(n + " JVMs", rest(m, restSeconds));
+        windows.put(n + " JVMs", rest(m, windowSeconds));
       } finally {
         for (Process p : jvms) {
           p.getOutputStream().close();
@@ -626,7 +694,8 @@ final class Fleet {
         }
       }
       StringBuilder md = new StringBuilder(String.format("%d pods at rest, three ways, on one topology; each server's numbers minus the "
-          + "baseline (no pod), %d s windows.%n%n| server | measure |", n, restSeconds));
+          + "baseline (no pod), %d s windows (long enough for each pod's 30 s Sentinel re-query to fall in them once).%n%n"
+          + "| server | measure |", n, windowSeconds));
       windows.keySet().forEach(k -> md.append(' ').append(k).append(" |"));
       md.append("\n|---|---|").append("---|".repeat(windows.size())).append('\n');
       Map<String, Object> summary = new LinkedHashMap<>();
@@ -662,7 +731,8 @@ final class Fleet {
       line.put("pods", n);
       line.put("phase", "equivalence");
       line.putAll(s);
-      results.add(new PhaseResult(n, "equivalence", line, md.toString()));
+      line.put("date", java.time.Instant.now().toString());
+      add(new PhaseResult(n, "equivalence", line, md.toString()));
       System.out.println("FLEET-SUMMARY " + json(line));
       System.out.println(md);
     }
@@ -729,7 +799,7 @@ final class Fleet {
     private final Thread thread;
 
     Watch(RedisHaTopology t, ServerMonitor m, List<RedisProcess> replicas) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       thread = new Thread(() -> {
         while (System.nanoTime() < deadline) {
           List<Jedis> connections = new ArrayList<>();
@@ -798,6 +868,26 @@ final class Fleet {
     void stop() throws InterruptedException {
       stop.set(true);
       thread.join(10_000);
+    }
+
+    /** Waits until {@code count} writes acknowledged after {@code promotedAt} are on {@code next}, or {@code limitNanos} passes. */
+    void awaitOn(RedisHaTopology t, RedisProcess next, long promotedAt, int count, long limitNanos) throws InterruptedException {
+      long deadline = System.nanoTime() + limitNanos;
+      while (System.nanoTime() < deadline) {
+        List<String> keys = acks.stream().filter(a -> a.atNanos() > promotedAt).map(Ack::key).collect(Collectors.toList());
+        int on = 0;
+        try {
+          for (boolean b : FailoverRecovery.exists(t, next, keys)) {
+            on += b ? 1 : 0;
+          }
+        } catch (RuntimeException e) {
+          // Sentinel's failover kills client connections: ask again
+        }
+        if (on >= count) {
+          return;
+        }
+        TimeUnit.MILLISECONDS.sleep(100);
+      }
     }
 
     /** As {@link FailoverRecovery}: promotion → first write on the new master, fault → it, errors, acks after the promotion not on it. */
