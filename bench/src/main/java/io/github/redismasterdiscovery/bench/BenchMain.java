@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
  * patterns through failover ({@link UsagePatterns}), {@code bench.failovers} (3 there) per client and fault, written to
  * {@code docs/benchmarks-usage-patterns.md} on its own; {@code testkit} times the testkit's topology start as processes
  * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own; {@code fleet} runs
- * {@link Fleet}, N simulated pods that share nothing a server sees, for each N of {@code bench.fleet.sizes} (100,500,1000), after an
+ * {@link Fleet}, N simulated pods that share nothing a server sees, for each N of {@code bench.fleet.sizes} (5,100,500,1000), after an
  * equivalence check of {@code bench.fleet.equivalence} pods (5; 0 skips it), pods isolated as {@code bench.fleet.isolation}
  * (CLASS_LOADER or CLIENT_NAME), rest windows of {@code bench.fleet.rest} s (10), written to {@code docs/benchmarks-fleet.md} and
  * {@code bench/results/fleet.jsonl}; with {@code bench.fleet.keep=true} the results of the last run ({@code
@@ -120,7 +120,7 @@ public final class BenchMain {
 
   /** The fleet section: the equivalence check, then every size; the document is rewritten after each, so a size that fails keeps the others. */
   private static void runFleet(Path root) throws Exception {
-    String sizes = System.getProperty("bench.fleet.sizes", "100,500,1000");
+    String sizes = System.getProperty("bench.fleet.sizes", "5,100,500,1000");
     int equivalence = Integer.getInteger("bench.fleet.equivalence", 5);
     int rest = Integer.getInteger("bench.fleet.rest", 10);
     PodLoader.Isolation isolation = PodLoader.Isolation.valueOf(System.getProperty("bench.fleet.isolation", "CLASS_LOADER"));
@@ -134,14 +134,21 @@ public final class BenchMain {
       fleet.equivalence(equivalence, Integer.getInteger("bench.fleet.equivalenceWindow", 31));
       writeFleet(root, fleet, start, reproduce);
     }
+    boolean ran = equivalence > 0;
     for (String size : sizes.split(",")) {
       if (!size.isBlank()) {
         fleet.run(Integer.parseInt(size.trim()));
         writeFleet(root, fleet, start, reproduce);
+        ran = true;
       }
+    }
+    if (!ran) {
+      // nothing run (bench.fleet.sizes empty, bench.fleet.keep=true): only the document is written again from the kept results
+      writeFleet(root, fleet, -1, fleetCommand("5,100,500,1000", 5, rest, PodLoader.Isolation.CLASS_LOADER));
     }
   }
 
+  /** Writes the document and the summaries; {@code start} -1: nothing was run, the document is rendered from the kept results. */
   private static void writeFleet(Path root, Fleet fleet, long start, String reproduce) throws IOException {
     String md = header("a fleet of application pods", start, "the testkit's 1 master + 2 replicas + 3 Sentinels on loopback (`down-after` "
             + "1 s, `failover-timeout` 3 s, Redis `maxclients` default 10,000), the Kubernetes mock API, pod labels lagging Sentinel by "
@@ -150,8 +157,14 @@ public final class BenchMain {
             + "settings default; a `FailoverJedisPool` (defaults); a light writer (a SET every 0.8–1.2 s). Pod 0 also runs the measured "
             + "writer (a SET every 2 ms). Pods share nothing a server sees (see `PodLoader`: a class loader per pod, so each has its own "
             + "Sentinel links, informer and threads); the equivalence check below compares this with pods in JVMs of their own. "
-            + "Commit " + commit() + "; `ulimit -n` " + ulimitN(),
+            + "Commit " + git("rev-parse", "--short", "HEAD") + ", `core/` last changed in " + git("log", "-1", "--format=%h", "--", "core")
+            + (git("status", "--porcelain", "--", "core").isEmpty() ? "" : " **plus uncommitted changes to core/**") + "; `ulimit -n` "
+            + ulimitN(),
         reproduce);
+    if (start < 0) {
+      md = md.replaceFirst("Latest run: [^\n]*", "Written " + Instant.now() + " from the kept results of earlier runs "
+          + "(`bench/results/fleet-results.json`; every summary line carries the date of its own run).");
+    }
     Files.createDirectories(root.resolve("bench/results"));
     Files.writeString(root.resolve("bench/results/fleet.jsonl"), fleet.jsonLines());
     fleet.save(root.resolve("bench/results/fleet-results.json"));
@@ -176,9 +189,12 @@ public final class BenchMain {
         + "root; one line `FLEET-SUMMARY {json}` per size and phase on stdout, all of them in `bench/results/fleet.jsonl`)";
   }
 
-  private static String commit() {
+  /** The output of a git command in the working directory, "unknown" when git cannot tell. */
+  private static String git(String... args) {
     try {
-      Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+      List<String> command = new ArrayList<>(List.of("git"));
+      command.addAll(List.of(args));
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes()).trim();
       return p.waitFor() == 0 ? out : "unknown";
     } catch (IOException e) {

@@ -524,15 +524,17 @@ final class Fleet {
           newConns += ((Number) x.get("newConnectionsPerSecondPerPod")).doubleValue();
         }
         md.append(String.format("| %s | %s / %s | %s / %s | %s | %s / %s / %s | %.4f | %s | %s / %s | %s |%n",
-            r.pods() + ("CLASS_LOADER".equals(r.summary().get("isolation")) ? "" : " (" + r.summary().get("isolation") + ")"),
+            r.pods() + ("CLASS_LOADER".equals(r.summary().get("isolation")) ? "" : " (" + r.summary().get("isolation") + ")")
+                + (steady(r) ? "" : " **overloaded**"),
             get(kill, "roleAtPromotedFirstSecondPerPod"), get(fo, "roleAtPromotedFirstSecondPerPod"),
             get(kill, "promotionToFirstWriteMs"), get(fo, "promotionToFirstWriteMs"), get(fo, "lostAcks"),
-            servers.get("node-0").get("commandsPerSecondPerPod"), servers.get("node-1").get("commandsPerSecondPerPod"),
-            servers.get("sentinel-0").get("commandsPerSecondPerPod"), newConns,
-            servers.get("sentinel-0").get("connectionsPerPod"), r.summary().get("jvmThreadsPerPod"), r.summary().get("jvmHeapKiBPerPod"),
+            get(servers.get("node-0"), "commandsPerSecondPerPod"), get(servers.get("node-1"), "commandsPerSecondPerPod"),
+            get(servers.get("sentinel-0"), "commandsPerSecondPerPod"), newConns,
+            get(servers.get("sentinel-0"), "connectionsPerPod"), get(r.summary(), "jvmThreadsPerPod"), get(r.summary(), "jvmHeapKiBPerPod"),
             get(kill, "jvmCpuMs0to5s")));
       }
-      PhaseResult largest = rest.get(rest.size() - 1);
+      // the projection comes from the largest size that was really at rest: no reconnect storm, the harness not out of CPU
+      PhaseResult largest = rest.stream().filter(Fleet::steady).reduce((a, b) -> b).orElse(rest.get(rest.size() - 1));
       @SuppressWarnings("unchecked")
       Map<String, Map<String, Object>> servers = (Map<String, Map<String, Object>>) largest.summary().get("servers");
       md.append(String.format("%n### A 10,000-pod fleet, from the %d-pod run (linear in N: nothing in the current core is shared between "
@@ -550,15 +552,17 @@ final class Fleet {
       for (String f : new String[] {"kill -9", "SENTINEL FAILOVER", "label move"}) {
         String key = f.equals("label move") ? "roleAtLabeledFirstSecondPerPod" : "roleAtPromotedFirstSecondPerPod";
         String where = f.equals("label move") ? "labeled replica" : "promoted replica";
-        Object small = get(phase(smallest.pods(), f), key);
-        Object large = get(phase(largest.pods(), f), key);
+        Object small = phase(smallest.pods(), f).get(key);
+        Object large = phase(largest.pods(), f).get(key);
         md.append(String.format("| %s, 1st s of a %s | %s ROLE at %d pods, %s at %d pods | %s ROLE in that second from the %d-pod rate%s |%n",
-            where, f, small, smallest.pods(), large, largest.pods(),
+            where, f, get(phase(smallest.pods(), f), key), smallest.pods(), get(phase(largest.pods(), f), key), largest.pods(),
             small instanceof Number num ? String.format("%.0f", num.doubleValue() * 10_000) : "n/a", smallest.pods(),
             large instanceof Number num2 ? String.format("; %.0f from the %d-pod rate (harness CPU-bound: a lower bound)", num2.doubleValue() * 10_000,
                 largest.pods()) : ""));
       }
-      md.append("\nFormula per server: value(N) = baseline + N × per-pod value; the per-pod values are the measured (fleet − baseline) / N "
+      md.append("\n**overloaded**: the harness ran out of CPU at that size (this JVM over one core at rest, or the mock API failing "
+          + "watches): its pods' Sentinel heartbeats and watches time out and reconnect, so its rows show that storm, not a fleet at "
+          + "rest.\n\nFormula per server: value(N) = baseline + N × per-pod value; the per-pod values are the measured (fleet − baseline) / N "
           + "above. Where the harness's own CPU limits what the fleet sends (2 cores for every pod, every server and the mock API), the "
           + "failover figures are lower bounds of what N real pods would send.\n\n");
     }
@@ -581,6 +585,17 @@ final class Fleet {
         + "written to `bench/results/fleet.jsonl`):\n\n```\n");
     results.forEach(r -> md.append(json(r.summary())).append('\n'));
     return md.append("```\n").toString();
+  }
+
+  /**
+   * Whether a size's rest window was a steady state: the mock API answered every watch (no relists) and this JVM had CPU to
+   * spare (under one core of the two). Beyond that the pods' Sentinel heartbeats and watches time out and reconnect, and the
+   * window measures the storm, not the fleet at rest.
+   */
+  static boolean steady(PhaseResult rest) {
+    Object api = rest.summary().get("apiRequestsPerSecond");
+    Object cpu = rest.summary().get("jvmCpuPercent");
+    return api instanceof Number a && a.doubleValue() < 1 && cpu instanceof Number c && c.doubleValue() < 100;
   }
 
   /** Adds a result, replacing one of an earlier run for the same size and phase. */
@@ -626,8 +641,14 @@ final class Fleet {
     return results.stream().filter(r -> r.pods() == pods && r.phase().equals(phase)).map(PhaseResult::summary).findFirst().orElse(Map.of());
   }
 
+  /** A value of a summary for a table: numbers with the digits that matter, "n/a" where there is none. */
   private static Object get(Map<String, Object> m, String key) {
     Object v = m.get(key);
+    if (v instanceof Number num) {
+      double d = num.doubleValue();
+      return Double.isNaN(d) ? "n/a" : Math.abs(d) >= 100 || d == Math.rint(d) ? String.format(Locale.ROOT, "%.0f", d)
+          : Math.abs(d) >= 1 ? String.format(Locale.ROOT, "%.1f", d) : String.format(Locale.ROOT, "%.3f", d);
+    }
     return v == null ? "n/a" : v;
   }
 
