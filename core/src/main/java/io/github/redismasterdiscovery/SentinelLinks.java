@@ -166,7 +166,20 @@ final class SentinelLinks {
       this.heartbeat = heartbeat;
       this.runtime = runtime;
       this.queryConfig = RedisConfigs.named(RedisConfigs.withTimeouts(config, timeout), CLIENT_NAME);
-      this.subscriberConfig = RedisConfigs.named(RedisConfigs.forSubscriber(config, timeout, heartbeat.multipliedBy(3)), CLIENT_NAME);
+      this.subscriberConfig = RedisConfigs.named(RedisConfigs.forSubscriber(config, handshakeTimeout(timeout, heartbeat),
+          heartbeat.multipliedBy(3)), CLIENT_NAME);
+    }
+
+    /**
+     * How long the subscriber's handshake and first query may take: a Sentinel that accepts the
+     * connection but never answers is reported within it, and one slowed down by a whole fleet
+     * (re)connecting at once is not dropped for answering in a second: 2 s, or {@code probeTimeout}
+     * if longer, and never more than the subscribed read timeout.
+     */
+    static Duration handshakeTimeout(Duration probeTimeout, Duration heartbeat) {
+      Duration t = probeTimeout.compareTo(Duration.ofSeconds(2)) > 0 ? probeTimeout : Duration.ofSeconds(2);
+      Duration subscribed = heartbeat.multipliedBy(3);
+      return t.compareTo(subscribed) > 0 ? subscribed : t;
     }
 
     private void start() {
@@ -257,7 +270,10 @@ final class SentinelLinks {
       error = null;
       misconfigured = false;
       setSubscribed(true);
-      masterNames().forEach(this::refresh); // a switch between the first query and the subscription is caught here
+      // No second query on a connection of its own: when a fleet's links all reconnect at once (a Sentinel restarted, a
+      // network blip), that would double the connections the Sentinel accepts. A switch in the round trip between the query
+      // and SUBSCRIBE leaves this Sentinel naming the old master, which the discovery sees as a disagreement with the
+      // proven master and asks again about (sentinelRefreshInterval).
     }
 
     private void message(String channel, String message) {

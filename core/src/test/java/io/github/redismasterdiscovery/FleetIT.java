@@ -56,10 +56,11 @@ class FleetIT {
       long sent = roleCalls(t, promoted) - before[replicas.indexOf(promoted)];
       double perPod = (double) sent / PODS;
       System.out.printf("%d pods, SENTINEL FAILOVER: %d ROLE at the promoted replica, %.1f per pod%n", PODS, sent, perPod);
-      // A chase asks at +selected-slave, 3 ms later, at +failover-state-wait-promotion (the promotion) and at most 5 times a
-      // second; rounds then verify the new master when each Sentinel announces it. A 2 ms loop sent ~50 per pod before the
-      // promotion alone.
-      assertThat(perPod).as("ROLE per pod at the promoted replica").isLessThanOrEqualTo(12);
+      // A chase asks at +selected-slave, 3 ms later, at +failover-state-wait-promotion (the promotion), at +promoted-slave
+      // if its ask died in the promotion's CLIENT KILL, and never more than 5 times a second; rounds then verify the new
+      // master as each Sentinel announces it: 5-10 per pod here. The 2 ms loop this replaced sent 20+ per pod in the first
+      // second alone (docs/benchmarks-fleet.md, 5 pods) on an idle machine.
+      assertThat(perPod).as("ROLE per pod at the promoted replica").isLessThanOrEqualTo(15);
     } finally {
       pods.forEach(MasterDiscovery::close);
     }
