@@ -51,9 +51,23 @@ final class Decider {
    * @param configured nodes the application configured ({@code nodes(..)}), probed like known nodes
    *     but trusted like a source's hints
    * @param lineage replication ids of masters verified before: a probe-only claimant must share one
+   * @param superseded replication ids a verified master was promoted away from: while the current
+   *     master stalls, a claimant still carrying one is the old master Sentinel has not demoted yet
    */
   record Inputs(HostAndPort current, SourceKind currentSource, Map<HostAndPort, SourceKind> hints, HostAndPort sentinelMajority,
-      Set<HostAndPort> known, Set<HostAndPort> configured, Set<String> lineage) {}
+      Set<HostAndPort> known, Set<HostAndPort> configured, Set<String> lineage, Set<String> superseded) {
+
+    Inputs(HostAndPort current, SourceKind currentSource, Map<HostAndPort, SourceKind> hints, HostAndPort sentinelMajority,
+        Set<HostAndPort> known, Set<HostAndPort> configured, Set<String> lineage) {
+      this(current, currentSource, hints, sentinelMajority, known, configured, lineage, Set.of());
+    }
+
+    /** The current master stalls (no reply in time, not a refused connection): a failover of its own is not proven. */
+    boolean currentStalls(Map<HostAndPort, NodeRole> roles) {
+      NodeRole r = current == null ? null : roles.get(current);
+      return r != null && r.kind() == NodeRole.Kind.SILENT;
+    }
+  }
 
   /**
    * @param master the chosen master, or null for none
@@ -106,6 +120,8 @@ final class Decider {
         });
       } else if (distinct(claimants, roles).size() >= 2) {
         needIds.addAll(claimants);
+      } else if (!claimants.isEmpty() && !in.superseded().isEmpty() && in.currentStalls(roles)) {
+        needIds.addAll(claimants); // is the one claimant the old master the stalled one was promoted from?
       }
       if (needIds.isEmpty()) {
         return CompletableFuture.completedFuture(choose(in, roles, Map.of()));
@@ -131,8 +147,21 @@ final class Decider {
           + (unrelated.size() == 1 ? "it" : "them") + " and " + (unrelated.size() == 1 ? "it shares" : "they share")
           + " no replication history with this group (or INFO replication is not allowed); ignored");
     }
-    List<HostAndPort> superseded = superseded(claimants, roles, ids);
+    List<HostAndPort> superseded = new ArrayList<>(superseded(claimants, roles, ids));
+    if (in.currentStalls(roles)) {
+      // The master we follow was promoted from these and is only slow (a fork for a replica's resync, a stall): going back
+      // to its predecessor, which Sentinel has not demoted yet, would write where Redis will throw the writes away.
+      for (HostAndPort c : claimants) {
+        if (!superseded.contains(c) && ids.containsKey(c) && in.superseded().contains(ids.get(c).replid())) {
+          superseded.add(c);
+        }
+      }
+    }
     claimants.removeAll(superseded);
+    if (!superseded.isEmpty()) {
+      reports.add(superseded + " still answer" + (superseded.size() == 1 ? "s" : "") + " ROLE master but a replica was promoted from "
+          + (superseded.size() == 1 ? "it" : "them") + " (replication id); ignored until demoted");
+    }
     HostAndPort current = in.current();
     HostAndPort majority = in.sentinelMajority();
     boolean currentAnswersMaster = current != null && claimants.contains(current);
@@ -159,10 +188,6 @@ final class Decider {
     if (!others.isEmpty()) {
       reports.add(0, others + " also answer" + (others.size() == 1 ? "s" : "") + " ROLE master; using " + chosen
           + (chosen.equals(majority) ? ", which the Sentinel majority names" : ", as no Sentinel majority names another"));
-    }
-    if (!superseded.isEmpty()) {
-      reports.add(superseded + " still answer" + (superseded.size() == 1 ? "s" : "") + " ROLE master but a replica was promoted from "
-          + (superseded.size() == 1 ? "it" : "them") + " (replication id); ignored until demoted");
     }
     return new Decision(chosen, source, reports.isEmpty() ? null : String.join("; ", reports), roles, learned, ids);
   }

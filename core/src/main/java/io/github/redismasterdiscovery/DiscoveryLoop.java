@@ -129,6 +129,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   // Guarded by monitor.
   private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
   private final Set<String> lineage = new LinkedHashSet<>();
+  /** Replication ids verified masters were promoted away from (their {@code master_replid2}). */
+  private final Set<String> superseded = new LinkedHashSet<>();
   private RoleProbe.ReplicationIds currentIds;
   private String currentRunId;
   private String lastKnownRunId;
@@ -589,7 +591,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       Set<HostAndPort> known = new LinkedHashSet<>(knownNodes.asMap().keySet());
       known.removeIf(n -> !translator.stillValid(n)); // an address no Service gives out any more is never contacted again
       inputs = new Decider.Inputs(current, s.source().orElse(null), hints, sentinel == null ? null : sentinel.majority(),
-          known, configuredNodes, Set.copyOf(lineage));
+          known, configuredNodes, Set.copyOf(lineage), Set.copyOf(superseded));
     }
     Decider.decide(inputs, probe).whenComplete((d, error) -> finishRound(inputs, d, error));
   }
@@ -661,7 +663,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     HostAndPort chosen = d.master();
     SourceKind source = d.source();
     String runId = chosen == null ? null : d.roles().get(chosen).runId();
-    if (chosen == null && current != null && keepAsSuspect(current, d.roles().get(current), now)) {
+    if (chosen == null && current != null && keepAsSuspect(current, d.roles().get(current), d, now)) {
       if (suspectSinceNanos < 0) {
         suspectSinceNanos = now;
         log.warn("Redis master {} is not answering ({}); still using it while no other node claims master", current,
@@ -684,12 +686,14 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     return publish(chosen, source, runId, d.conflict(), ids, now, d);
   }
 
-  private boolean keepAsSuspect(HostAndPort current, NodeRole role, long now) {
+  private boolean keepAsSuspect(HostAndPort current, NodeRole role, Decider.Decision d, long now) {
     if (role == null || role.kind() != NodeRole.Kind.SILENT || current.equals(reportedDown)) {
       return false;
     }
     HostAndPort majority = sentinel == null ? null : sentinel.majority();
-    if (majority != null && !majority.equals(current)) {
+    RoleProbe.ReplicationIds majorityIds = majority == null ? null : d.ids().get(majority);
+    boolean majorityIsPredecessor = majorityIds != null && superseded.contains(majorityIds.replid()); // Sentinels not caught up yet
+    if (majority != null && !majority.equals(current) && !majorityIsPredecessor) {
       return false;
     }
     return suspectSinceNanos < 0 || now - suspectSinceNanos < timing.suspectTimeout().toNanos();
@@ -736,8 +740,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         }
       }
       if (ids != null) {
-        lineage.add(ids.replid());
-        trimLineage();
+        remember(ids);
       }
       currentRunId = runId;
       lastKnownRunId = runId;
@@ -787,8 +790,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       synchronized (monitor) {
         if (snapshot.generation() == generation) {
           currentIds = mine;
-          lineage.add(mine.replid());
-          trimLineage();
+          remember(mine);
         }
       }
     }).exceptionally(e -> {
@@ -797,9 +799,20 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     });
   }
 
-  private void trimLineage() {
-    while (lineage.size() > 16) {
-      lineage.remove(lineage.iterator().next());
+  /** Keeps a verified master's replication ids: its own for the lineage, the one it was promoted from as superseded. Caller holds the monitor. */
+  private void remember(RoleProbe.ReplicationIds ids) {
+    lineage.add(ids.replid());
+    if (ids.replid2() != null && !ids.replid2().equals(RoleProbe.ReplicationIds.NONE)) {
+      superseded.add(ids.replid2());
+    }
+    superseded.remove(ids.replid()); // promoted again since: its id is current, not superseded
+    trim(lineage);
+    trim(superseded);
+  }
+
+  private static void trim(Set<String> ids) {
+    while (ids.size() > 16) {
+      ids.remove(ids.iterator().next());
     }
   }
 

@@ -40,7 +40,7 @@ interface RoleProbe extends AutoCloseable {
    * a replica in sync shares its master's {@code replid}.
    */
   record ReplicationIds(String replid, String replid2) {
-    private static final String NONE = "0000000000000000000000000000000000000000";
+    static final String NONE = "0000000000000000000000000000000000000000";
 
     /** Whether this node was promoted from {@code other}'s replication history. */
     boolean succeeds(ReplicationIds other) {
