@@ -4,10 +4,12 @@ import io.github.redismasterdiscovery.MasterDiscovery;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.NettyCustomizer;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -95,7 +97,7 @@ public final class FailoverRedisClient extends RedisClient {
     Objects.requireNonNull(settings, "settings");
     PreciseTimer timer = new PreciseTimer();
     LettuceFollower follower = new LettuceFollower(discovery, settings.getTimeout());
-    ClientResources own = ClientResources.builder().nettyCustomizer(follower).timer(timer).build();
+    ClientResources own = ClientResources.builder().nettyCustomizer(follower).timer(timer).reconnectDelay(firstAttemptAtOnce()).build();
     return new FailoverRedisClient(own, settings, follower, own, timer);
   }
 
@@ -129,6 +131,21 @@ public final class FailoverRedisClient extends RedisClient {
       }
     }).timer(timer).build();
     return new FailoverRedisClient(copy, settings, follower, copy, timer);
+  }
+
+  /**
+   * Lettuce's default reconnect delay (1, 2, 4 ... ms, at most 30 s), but the first attempt at once:
+   * after a switch the new master is verified, and the resolver waits for a verdict whenever a master
+   * refused or dropped a connection, so a first attempt never hammers a dead node.
+   */
+  static Delay firstAttemptAtOnce() {
+    Delay exponential = Delay.exponential();
+    return new Delay() {
+      @Override
+      public Duration createDelay(long attempt) {
+        return attempt <= 1 ? Duration.ZERO : exponential.createDelay(attempt - 1);
+      }
+    };
   }
 
   /** The discovery this client follows. */

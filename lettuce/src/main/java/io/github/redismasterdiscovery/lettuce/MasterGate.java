@@ -9,6 +9,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
@@ -52,6 +53,7 @@ final class MasterGate extends ChannelDuplexHandler {
   private Object node = "an unknown node";
   private boolean ready; // the handshake is done: commands from here on are the application's
   private boolean switching; // closed by us, because the master changed
+  private boolean broken; // closed under us
   private final ArrayDeque<RedisCommand<?, ?, ?>> sent = new ArrayDeque<>(); // passed on, possibly unanswered
   private final ArrayDeque<Held> held = new ArrayDeque<>();
   private RedisCommand<?, ?, ?> openMulti; // the MULTI sent without EXEC or DISCARD yet
@@ -207,13 +209,35 @@ final class MasterGate extends ChannelDuplexHandler {
       poll.cancel(false);
       poll = null;
     }
-    if (!switching) {
-      // The master went away by itself (killed, reset, CLIENT KILL): what it was doing is unknown.
-      failInFlight("the connection to " + node + " broke");
-      failHeld();
-      follower.broke(generation);
-    }
+    broke("the connection to " + node + " closed");
     ctx.fireChannelInactive(); // Lettuce's CommandHandler now re-queues what is still pending: read-only commands
+  }
+
+  /**
+   * A connection reset (the master was killed, a network fault) fails the commands in flight here,
+   * with {@link MasterSwitchedException}, and closes the channel: Lettuce's {@code CommandHandler}
+   * would fail the oldest command with the raw {@code IOException} (even a read it would otherwise
+   * replay) and, once the channel is inactive, fail new commands with it instead of buffering them.
+   */
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (ready && cause instanceof IOException) {
+      broke("the connection to " + node + " broke (" + cause.getMessage() + ")");
+      ctx.close();
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
+  }
+
+  /** The master went away by itself (killed, reset, CLIENT KILL): what it was doing is unknown. Once per channel. */
+  private void broke(String why) {
+    if (switching || broken) {
+      return;
+    }
+    broken = true;
+    failInFlight(why);
+    failHeld();
+    follower.broke(generation);
   }
 
   /**
