@@ -5,6 +5,7 @@ import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.protocol.ReadOnlyCommands;
 import io.lettuce.core.protocol.RedisCommand;
+import io.lettuce.core.protocol.TransactionalCommand;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -155,6 +156,10 @@ final class MasterGate extends ChannelDuplexHandler {
   private void pass(Object msg, ChannelPromise promise) {
     prune();
     if (msg instanceof RedisCommand<?, ?, ?> c) {
+      if (openMulti == null && (c instanceof TransactionalCommand || c.getType() == CommandType.EXEC)) {
+        refuseOrphan(c, promise);
+        return;
+      }
       track(c);
     } else if (msg instanceof Collection<?> batch) {
       for (Object o : batch) {
@@ -164,6 +169,19 @@ final class MasterGate extends ChannelDuplexHandler {
       }
     }
     ctx.write(msg, promise);
+  }
+
+  /**
+   * A command of a transaction whose {@code MULTI} went to an older master (on a channel closed at a
+   * switch): sending it here would run it outside any transaction, and its {@code EXEC} would find
+   * none. It fails unsent, {@code EXEC} included, so the application sees the transaction fail whole;
+   * nothing of it ran anywhere (the old master discarded the queued commands when the channel closed).
+   */
+  private void refuseOrphan(RedisCommand<?, ?, ?> c, ChannelPromise promise) {
+    follower.failedInFlight();
+    c.completeExceptionally(new MasterSwitchedException("not sent to " + node + ": its transaction (MULTI) was opened on a master "
+        + "replaced since; the transaction did not run: retry it whole", false));
+    promise.tryFailure(new ClosedChannelException()); // takes it off Lettuce's command stack; done, so never queued again
   }
 
   private void track(RedisCommand<?, ?, ?> c) {

@@ -37,16 +37,18 @@ class FailoverRedisClientPatternsIT {
    * A subscriber and a {@code BLPOP 0} waiting on the old master through {@code SENTINEL FAILOVER}:
    * at the switch the BLPOP fails at once (it may have run: a pop is a write) instead of waiting on a
    * node about to be demoted, and the subscription moves to the new master by itself, where messages
-   * published after the switch arrive exactly once; nothing stays subscribed on the old master.
+   * published after the switch arrive exactly once; nothing stays subscribed on the old master. A
+   * transaction opened on the old master fails whole at {@code EXEC}, and nothing of it runs anywhere.
    */
   @Test
-  void aSubscriberAndABlockedBlpopMoveToTheNewMasterAtTheSwitch() throws Exception {
+  void aSubscriberABlockedBlpopAndAnOpenTransactionThroughTheSwitch() throws Exception {
     RedisHaTopology t = ha.topology();
     RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
     try (KubernetesClient k = t.kubernetes().newClient(); MasterDiscovery d = TestSetup.labelsAndSentinels(t, k).build()) {
       FailoverRedisClient client = FailoverRedisClient.create(d, TestSetup.settings(t));
       try (StatefulRedisPubSubConnection<String, String> sub = client.connectPubSub();
-          StatefulRedisConnection<String, String> blocker = client.connect()) {
+          StatefulRedisConnection<String, String> blocker = client.connect();
+          StatefulRedisConnection<String, String> tx = client.connect()) {
         BlockingQueue<String> received = new LinkedBlockingQueue<>();
         sub.addListener(new RedisPubSubAdapter<>() {
           @Override
@@ -61,6 +63,9 @@ class FailoverRedisClientPatternsIT {
           j.publish("events", "before");
         }
         assertThat(received.poll(5, TimeUnit.SECONDS)).isEqualTo("before");
+
+        tx.sync().multi();
+        tx.sync().set("tx:a", "1"); // queued on the old master
 
         t.failover();
         RedisProcess next = TestSetup.awaitNewMaster(t, old);
@@ -82,6 +87,17 @@ class FailoverRedisClientPatternsIT {
         assertThat(received.poll(200, TimeUnit.MILLISECONDS)).as("a message delivered twice").isNull();
         assertThat(t.subscribers(old, "events")).as("subscriptions left on the old master").isZero();
         assertThat(t.subscribers(next, "events")).isEqualTo(1);
+
+        // The transaction opened on the old master fails whole at EXEC; nothing of it ran anywhere; the connection goes on.
+        tx.sync().set("tx:b", "2");
+        assertThatThrownBy(() -> tx.sync().exec()).isInstanceOfSatisfying(MasterSwitchedException.class,
+            e -> assertThat(e.mayHaveRun()).isFalse());
+        tx.sync().set("tx:after", "3");
+        try (Jedis j = t.connect(next); Jedis o = t.connect(old)) {
+          assertThat(j.exists("tx:a", "tx:b")).as("transaction commands on the new master").isZero();
+          assertThat(o.exists("tx:a", "tx:b")).as("transaction commands on the old master").isZero();
+          assertThat(j.get("tx:after")).isEqualTo("3");
+        }
 
         RedisFuture<KeyValue<String, String>> again = blocker.async().blpop(0, "queue");
         await().atMost(Duration.ofSeconds(5)).until(() -> t.blockedClients(next) == 1);
