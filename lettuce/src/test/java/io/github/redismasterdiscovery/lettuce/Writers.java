@@ -23,7 +23,7 @@ import redis.clients.jedis.Response;
  * command at a time, through the sync, async or reactive API; every acknowledgment and every error
  * surfaced is recorded.
  */
-final class Writers implements AutoCloseable {
+final class Writers {
 
   enum Api { SYNC, ASYNC, REACTIVE }
 
@@ -88,7 +88,6 @@ final class Writers implements AutoCloseable {
     return longest;
   }
 
-  @Override
   public void close() throws InterruptedException {
     stop.set(true);
     for (Thread th : threads) {

@@ -64,7 +64,7 @@ class ReactiveAppIT {
 
   record Ack(String key, long atNanos) {}
 
-  static final class Clients implements AutoCloseable {
+  static final class Clients {
     final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     final AtomicBoolean stop = new AtomicBoolean();
@@ -99,7 +99,6 @@ class ReactiveAppIT {
       return acks.stream().filter(a -> a.atNanos() > nanos).count();
     }
 
-    @Override
     public void close() throws InterruptedException {
       stop.set(true);
       for (Thread th : threads) {

@@ -74,7 +74,7 @@ class SpringLettuceFailoverIT {
   record Ack(String key, long atNanos) {}
 
   /** Two blocking template writers and two reactive ones, one command at a time each, a SET every 2 ms. */
-  static final class Writers implements AutoCloseable {
+  static final class Writers {
     final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     final AtomicBoolean stop = new AtomicBoolean();
@@ -108,7 +108,6 @@ class SpringLettuceFailoverIT {
       return acks.stream().filter(a -> a.atNanos() > nanos).count();
     }
 
-    @Override
     public void close() throws InterruptedException {
       stop.set(true);
       for (Thread th : threads) {
