@@ -114,6 +114,44 @@ class FailoverRedisClientPatternsIT {
   }
 
   /**
+   * The master stalls for less than Sentinel's {@code down-after-milliseconds} (frozen 600 ms of
+   * 1000): no failover, so the client keeps its connections; commands wait out the stall and none
+   * fails or is lost.
+   */
+  @Test
+  void aStallShorterThanDownAfterMovesNothingAndLosesNothing() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    try (KubernetesClient k = t.kubernetes().newClient(); MasterDiscovery d = TestSetup.labelsAndSentinels(t, k).build()) {
+      FailoverRedisClient client = FailoverRedisClient.create(d, TestSetup.settings(t));
+      try (StatefulRedisConnection<String, String> c = client.connect()) {
+        Writers writers = Writers.start(c, Api.SYNC, Api.ASYNC, Api.REACTIVE);
+        await().atMost(Duration.ofSeconds(5)).until(() -> writers.acks.size() > 300);
+        long frozenAt = System.nanoTime();
+        master.freeze();
+        try {
+          // The stall itself (SIGSTOP, 600 ms): meanwhile the client must not move.
+          await().during(Duration.ofMillis(600)).atMost(Duration.ofSeconds(1)).until(() -> client.failoverStats().closedAtSwitch() == 0);
+        } finally {
+          master.unfreeze();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(frozenAt) > 600);
+        writers.close();
+        List<String> lost = writers.missingOn(t, master);
+        System.out.printf("stall of 600 ms (down-after 1000 ms): longest pause between acks %d ms; %d lost; %d errors; %s%n",
+            writers.longestPauseAfter(frozenAt) / 1_000_000, lost.size(), writers.failures.size(), client.failoverStats());
+        assertThat(t.awaitAgreedMaster(Duration.ofSeconds(10))).as("Sentinel did not fail over").isSameAs(master);
+        assertThat(client.failoverStats().failovers()).isZero();
+        assertThat(client.failoverStats().closedAtSwitch()).isZero();
+        assertThat(writers.failures).as("errors surfaced:\n  %s", writers.failureSummary()).isEmpty();
+        assertThat(lost).isEmpty();
+      } finally {
+        client.shutdown();
+      }
+    }
+  }
+
+  /**
    * A failover that only the pod labels announce (no Sentinel source, so no write fence): when the
    * label moves, the client moves, and every write acknowledged after that is on the new master.
    */
