@@ -169,7 +169,7 @@ final class LettuceFollower implements MasterListener, NettyCustomizer {
       if (gate.generation() != current.generation()) {
         ChannelHandlerContext ctx = gate.context();
         if (ctx != null) {
-          ctx.executor().execute(() -> gate.switchAway(why));
+          ctx.executor().execute(() -> gate.switchAwayIfReplaced(why));
         }
       }
     }

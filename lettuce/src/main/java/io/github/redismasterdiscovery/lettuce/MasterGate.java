@@ -50,7 +50,7 @@ final class MasterGate extends ChannelDuplexHandler {
 
   private final LettuceFollower follower;
   private ChannelHandlerContext ctx;
-  private long generation = STALE;
+  private volatile long generation = STALE; // written once, at connect; read by the follower's thread
   private Object node = "an unknown node";
   private boolean ready; // the handshake is done: commands from here on are the application's
   private boolean switching; // closed by us, because the master changed
@@ -136,7 +136,11 @@ final class MasterGate extends ChannelDuplexHandler {
     if (follower.openGeneration() == generation) {
       Held h;
       while ((h = held.poll()) != null) {
-        pass(h.msg(), h.promise());
+        if (h.msg() instanceof RedisCommand<?, ?, ?> c && c.isDone()) {
+          h.promise().tryFailure(new ClosedChannelException()); // timed out or cancelled while held: never sent
+        } else {
+          pass(h.msg(), h.promise());
+        }
       }
       ctx.flush();
       return;
@@ -207,8 +211,15 @@ final class MasterGate extends ChannelDuplexHandler {
     }
   }
 
-  /** Called on the event loop by the follower at a switch, and by the gate when it sees one first. */
-  void switchAway(String why) {
+  /** Called on the event loop by the follower at a switch: closes the channel unless its generation is the current one. */
+  void switchAwayIfReplaced(String why) {
+    if (!follower.isCurrent(generation)) {
+      switchAway(why);
+    }
+  }
+
+  /** On the event loop: the channel's master was replaced (or never was the master). */
+  private void switchAway(String why) {
     if (switching || !ctx.channel().isActive()) {
       return;
     }
