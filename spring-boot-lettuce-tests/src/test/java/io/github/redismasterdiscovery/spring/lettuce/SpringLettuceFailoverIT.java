@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.github.redismasterdiscovery.spring.FailoverLettuceConnectionFactory;
+import io.github.redismasterdiscovery.spring.RedisMasterChangedEvent;
+import io.github.redismasterdiscovery.spring.RedisMasterDiscoveryHealthIndicator;
 import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,7 +32,9 @@ import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.event.EventListener;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -64,6 +69,23 @@ class SpringLettuceFailoverIT {
     @Bean
     News news() {
       return new News();
+    }
+
+    @Bean
+    Failovers failovers() {
+      return new Failovers();
+    }
+  }
+
+  /** The application's own listener for the starter's events, as on Jedis. */
+  static class Failovers {
+    final List<RedisMasterChangedEvent> heard = new CopyOnWriteArrayList<>();
+
+    @EventListener
+    void on(RedisMasterChangedEvent e) {
+      if (e.isFailover()) {
+        heard.add(e);
+      }
     }
   }
 
@@ -188,6 +210,10 @@ class SpringLettuceFailoverIT {
       assertThat(lost).as("acknowledged writes missing from the new master").isEmpty();
       assertThat(writers.errors).as("errors surfaced").isEmpty();
       assertThat(t.subscribers(next, "news")).as("one subscription, on the new master").isEqualTo(1);
+      // Health and events come from the discovery, whichever client follows it.
+      await().atMost(Duration.ofSeconds(5)).until(() -> app.getBean(Failovers.class).heard.size() == 1);
+      assertThat(app.getBean(Failovers.class).heard.get(0).getCurrent().master()).contains(next.address());
+      assertThat(app.getBean(RedisMasterDiscoveryHealthIndicator.class).health().getStatus()).isEqualTo(Status.UP);
     }
   }
 
