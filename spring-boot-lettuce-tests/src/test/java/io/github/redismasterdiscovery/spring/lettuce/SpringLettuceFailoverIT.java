@@ -12,6 +12,7 @@ import io.github.redismasterdiscovery.testkit.PromotionWatch;
 import io.github.redismasterdiscovery.testkit.RedisHaExtension;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -214,6 +215,10 @@ class SpringLettuceFailoverIT {
       await().atMost(Duration.ofSeconds(5)).until(() -> app.getBean(Failovers.class).heard.size() == 1);
       assertThat(app.getBean(Failovers.class).heard.get(0).getCurrent().master()).contains(next.address());
       assertThat(app.getBean(RedisMasterDiscoveryHealthIndicator.class).health().getStatus()).isEqualTo(Status.UP);
+      MeterRegistry meters = app.getBean(MeterRegistry.class);
+      assertThat(meters.get("redis.master.discovery.failovers").functionCounter().count()).isEqualTo(1);
+      assertThat(meters.get("redis.master.discovery.stale.discarded").functionCounter().count()).isGreaterThanOrEqualTo(1);
+      assertThat(meters.get("redis.master.discovery.master.known").gauge().value()).isEqualTo(1);
     }
   }
 
