@@ -26,7 +26,7 @@ import redis.clients.jedis.HostAndPort;
  * reconnect, puts a {@link MasterGate} on every channel, and closes the channels of an old master
  * when the discovery publishes a new one.
  */
-final class LettuceFollower implements MasterListener, NettyCustomizer {
+final class LettuceFollower implements MasterListener, NettyCustomizer, MasterGate.Follower {
 
   private static final Logger log = LoggerFactory.getLogger(LettuceFollower.class);
 
@@ -105,47 +105,58 @@ final class LettuceFollower implements MasterListener, NettyCustomizer {
 
   // ------------------------------------------------------------ what the gates ask and report
 
-  long openGeneration() {
+  @Override
+  public long openGeneration() {
     return hooks.openGeneration();
   }
 
-  boolean isCurrent(long generation) {
+  @Override
+  public boolean isCurrent(long generation) {
     return !closed && discovery.snapshot().generation() == generation && generation >= 0;
   }
 
-  String masterText() {
+  @Override
+  public String masterText() {
     return discovery.snapshot().master().map(HostAndPort::toString).orElse("none yet");
   }
 
-  void opened(MasterGate gate) {
+  @Override
+  public void opened(MasterGate gate) {
     gates.add(gate);
   }
 
-  void closed(MasterGate gate) {
+  @Override
+  public void closed(MasterGate gate) {
     gates.remove(gate);
   }
 
-  void connectFailed(long generation) {
+  @Override
+  public void connectFailed(long generation) {
     doubt(generation);
   }
 
-  void broke(long generation) {
+  @Override
+  public void broke(long generation) {
     doubt(generation);
   }
 
-  void demoted(long generation) {
+  @Override
+  public void demoted(long generation) {
     doubt(generation);
   }
 
-  void closedAtSwitch() {
+  @Override
+  public void closedAtSwitch() {
     closedAtSwitch.increment();
   }
 
-  void failedInFlight() {
+  @Override
+  public void failedInFlight() {
     failedInFlight.increment();
   }
 
-  void heldAtFence() {
+  @Override
+  public void heldAtFence() {
     heldAtFence.increment();
   }
 

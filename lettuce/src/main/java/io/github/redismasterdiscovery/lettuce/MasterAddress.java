@@ -11,10 +11,10 @@ final class MasterAddress extends InetSocketAddress {
 
   private static final long serialVersionUID = 1L;
 
-  private final transient LettuceFollower follower;
+  private final transient MasterGate.Follower follower;
   private final long generation;
 
-  MasterAddress(String host, int port, long generation, LettuceFollower follower) {
+  MasterAddress(String host, int port, long generation, MasterGate.Follower follower) {
     super(host, port); // resolves a host name here, as Lettuce's own resolver does
     this.generation = generation;
     this.follower = follower;
@@ -24,7 +24,7 @@ final class MasterAddress extends InetSocketAddress {
     return generation;
   }
 
-  LettuceFollower follower() {
+  MasterGate.Follower follower() {
     return follower;
   }
 }

@@ -48,7 +48,38 @@ final class MasterGate extends ChannelDuplexHandler {
 
   private record Held(Object msg, ChannelPromise promise) {}
 
-  private final LettuceFollower follower;
+  /** What the gate asks and tells the client it belongs to ({@link LettuceFollower}); every call is cheap and non-blocking. */
+  interface Follower {
+    /** The generation whose channels may send, or -1 while a write fence holds the current master (one volatile read). */
+    long openGeneration();
+
+    /** Whether {@code generation} is the discovery's current one. */
+    boolean isCurrent(long generation);
+
+    /** The current master, for messages. */
+    String masterText();
+
+    void opened(MasterGate gate);
+
+    void closed(MasterGate gate);
+
+    /** A connect to the master of {@code generation} failed. */
+    void connectFailed(long generation);
+
+    /** A channel to the master of {@code generation} closed or broke by itself. */
+    void broke(long generation);
+
+    /** The master of {@code generation} answered {@code READONLY}. */
+    void demoted(long generation);
+
+    void closedAtSwitch();
+
+    void failedInFlight();
+
+    void heldAtFence();
+  }
+
+  private final Follower follower;
   private ChannelHandlerContext ctx;
   private volatile long generation = STALE; // written once, at connect; read by the follower's thread
   private Object node = "an unknown node";
@@ -60,7 +91,7 @@ final class MasterGate extends ChannelDuplexHandler {
   private RedisCommand<?, ?, ?> openMulti; // the MULTI sent without EXEC or DISCARD yet
   private ScheduledFuture<?> poll;
 
-  MasterGate(LettuceFollower follower) {
+  MasterGate(Follower follower) {
     this.follower = follower;
   }
 
