@@ -6,18 +6,39 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
 import redis.clients.jedis.HostAndPort;
 
 /**
- * The candidates being chased: each one a source has just named is asked {@code ROLE} at once and
- * then again and again, more slowly as time passes, until it answers master or its deadline
- * ({@code chaseTimeout}, renewed whenever it is named again) passes. A candidate that answered
- * master is asked no more but stays a hint for rounds until it is adopted or its deadline passes.
+ * The candidates being chased: each one a source has just named is asked {@code ROLE} until it
+ * answers master or its deadline ({@code chaseTimeout}, renewed whenever it is named again) passes.
+ * A candidate that answered master is asked no more but stays a hint for rounds until it is adopted
+ * or its deadline passes.
+ *
+ * <h2>Asked when something happens, not in a tight loop</h2>
+ * Every application pod chases the same replica at the same moment, so what one chase sends is
+ * multiplied by the fleet at the node being promoted. A chase therefore asks when a source says
+ * something new about its candidate (a Sentinel's {@code +selected-slave},
+ * {@code +failover-state-wait-promotion} (the moment the leader sends {@code REPLICAOF NO ONE}),
+ * {@code +promoted-slave}, {@code +switch-master}, a label move, a new DNS answer): once at once,
+ * and once {@value #FOLLOW_UP_MILLIS} ms later in case the promotion was still on its way. Between
+ * signals it asks only sparsely, at jittered intervals ({@value #TAIL_MILLIS} ms on average for
+ * {@value #SLOW_AFTER_MILLIS} ms, then {@value #LATE_TAIL_MILLIS} ms), so that a fleet's asks spread
+ * out. A budget caps every chase at {@value #BUDGET} asks in any second, whatever the sources say.
  *
  * <p>Pure: no clock, no timers, no probes; {@link DiscoveryLoop} drives it under its monitor and
- * does what each step says.
+ * does what each step says. Randomness (the jitter) is injected so tests are exact.
  */
 final class Chases {
+
+  /** At most this many asks of one candidate in any one second. */
+  static final int BUDGET = 5;
+  static final long FOLLOW_UP_MILLIS = 3;
+  static final long TAIL_MILLIS = 250;
+  static final long SLOW_AFTER_MILLIS = 2_000;
+  static final long LATE_TAIL_MILLIS = 1_000;
+  private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+  private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
 
   /** One candidate being chased. */
   static final class Chase {
@@ -27,7 +48,17 @@ final class Chases {
     final long startNanos;
     long deadlineNanos;
     DiscoveryLoop.Cancellable next;
+    /** When {@link #next} is due (nanoTime), meaningful while it is set. */
+    long nextDueNanos;
     boolean answeredMaster;
+    boolean asking;
+    /** A signal arrived while an ask was in flight: ask again as soon as it answers (budget permitting). */
+    boolean askAgain;
+    /** Short follow-ups still owed to the latest signal. */
+    int followUps;
+    int asks;
+    /** The start times of the last {@link #BUDGET} asks, a ring. */
+    private final long[] recent = new long[BUDGET];
 
     Chase(HostAndPort candidate, SourceKind source, String why, long startNanos, long deadlineNanos) {
       this.candidate = candidate;
@@ -36,11 +67,19 @@ final class Chases {
       this.startNanos = startNanos;
       this.deadlineNanos = deadlineNanos;
     }
+
+    /** How long from {@code now} until the budget allows the next ask (0: now). */
+    long budgetWait(long now) {
+      return asks < BUDGET ? 0 : Math.max(0, recent[asks % BUDGET] + SECOND - now);
+    }
   }
+
+  /** Ask {@code chase} after {@code delayNanos} (0: now); the loop replaces the chase's pending timer, if any. */
+  record Plan(Chase chase, long delayNanos) {}
 
   /** What to do after a chased candidate answered. */
   enum Step {
-    /** Ask again after {@link #delay}. */
+    /** Ask again after {@link #nextDelay}. */
     ASK_AGAIN,
     /** Its deadline passed and it is still not master: the chase ends. */
     GIVE_UP,
@@ -52,24 +91,52 @@ final class Chases {
 
   private final Map<HostAndPort, Chase> chases = new HashMap<>();
   private final long timeoutNanos;
+  private final RandomGenerator random;
 
-  Chases(Duration timeout) {
+  Chases(Duration timeout, RandomGenerator random) {
     this.timeoutNanos = timeout.toNanos();
+    this.random = random;
   }
 
   /**
-   * A source named {@code candidate}: returns a new chase to ask now, or null when one is already
-   * asking it (its deadline is renewed: named again, keep going).
+   * A source named {@code candidate} (again): returns when to ask it, or null when nothing changes
+   * (an ask is in flight and will be repeated when it answers, or one is already due as early as the
+   * budget allows). Naming it again renews its deadline.
    */
-  Chase propose(HostAndPort candidate, SourceKind source, String why, long now) {
+  Plan propose(HostAndPort candidate, SourceKind source, String why, long now) {
     Chase c = chases.get(candidate);
-    if (c != null && !c.answeredMaster) {
-      c.deadlineNanos = now + timeoutNanos;
+    if (c == null || c.answeredMaster) {
+      c = new Chase(candidate, source, why, now, now + timeoutNanos);
+      chases.put(candidate, c);
+      c.followUps = 1;
+      return new Plan(c, 0);
+    }
+    c.deadlineNanos = now + timeoutNanos;
+    c.followUps = 1;
+    if (c.asking) {
+      c.askAgain = true;
       return null;
     }
-    c = new Chase(candidate, source, why, now, now + timeoutNanos);
-    chases.put(candidate, c);
-    return c;
+    long due = now + c.budgetWait(now);
+    if (c.next != null && c.nextDueNanos - due <= 0) {
+      return null;
+    }
+    return new Plan(c, due - now);
+  }
+
+  /**
+   * An ask of {@code c} starts at {@code now}: false when it must not (the chase is over, or another
+   * ask is in flight). Counts it against the budget.
+   */
+  boolean startAsk(Chase c, long now) {
+    if (chases.get(c.candidate) != c || c.asking || c.answeredMaster) {
+      return false;
+    }
+    c.asking = true;
+    c.next = null;
+    c.recent[c.asks % BUDGET] = now;
+    c.asks++;
+    return true;
   }
 
   /** The candidate answered ({@code master} or not) at {@code now}: what the loop does next. */
@@ -77,6 +144,7 @@ final class Chases {
     if (chases.get(c.candidate) != c) {
       return Step.STALE;
     }
+    c.asking = false;
     if (master) {
       c.answeredMaster = true;
       return Step.MASTER;
@@ -88,10 +156,26 @@ final class Chases {
     return Step.ASK_AGAIN;
   }
 
-  /** How long the chase waits before asking again at {@code now}: every 2 ms at first, then more slowly. */
-  static long delay(Chase c, long now) {
-    long ms = TimeUnit.NANOSECONDS.toMillis(now - c.startNanos);
-    return TimeUnit.MILLISECONDS.toNanos(ms < 250 ? 2 : ms < 2_000 ? 20 : 100);
+  /**
+   * How long the chase waits before asking again at {@code now}: at once for a signal that came
+   * while it was asking, {@value #FOLLOW_UP_MILLIS} ms for a signal's follow-up, else a jittered
+   * tail; never before the budget allows. Records when the ask is due.
+   */
+  long nextDelay(Chase c, long now) {
+    long delay;
+    if (c.askAgain) {
+      c.askAgain = false;
+      delay = 0;
+    } else if (c.followUps > 0) {
+      c.followUps--;
+      delay = FOLLOW_UP_MILLIS * MS;
+    } else {
+      long base = now - c.startNanos < SLOW_AFTER_MILLIS * MS ? TAIL_MILLIS : LATE_TAIL_MILLIS;
+      delay = (long) (base * MS * (0.5 + random.nextDouble())); // uniform in [base/2, 3 base/2): a fleet spreads out
+    }
+    delay = Math.max(delay, c.budgetWait(now));
+    c.nextDueNanos = now + delay;
+    return delay;
   }
 
   /** A step of {@code c} failed: the chase ends (a round re-weighs every hint). */

@@ -14,8 +14,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
@@ -80,6 +82,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     default void notifyFollowers(Runnable task) {
       notify(task);
     }
+
+    /** Randomness for jitter (safe to call from any thread): a fleet of discoveries must not act in lockstep. */
+    default RandomGenerator random() {
+      return ThreadLocalRandom.current();
+    }
   }
 
   /** A scheduled task's handle. */
@@ -131,8 +138,17 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private boolean closed;
   private boolean roundRunning;
   private boolean roundAgain;
+  /** Whether what asked for {@link #roundAgain} may skip the back-off. */
+  private boolean roundAgainUrgent;
   private long roundsStarted;
   private Cancellable nextTick;
+  /** When {@link #nextTick} is due (nanoTime). */
+  private long nextTickDueNanos;
+  /** When the last round started (nanoTime), and how long the next one waits after it while the loop is not calm. */
+  private long lastRoundStartNanos;
+  private long unsettledGapNanos;
+  /** Rounds in a row that ended with no verified, answering master: the back-off's exponent. */
+  private int unsettledRounds;
   private Cancellable healthTick;
   private String conflictText; // the conflict being reported, since conflictSinceNanos
   private long conflictSinceNanos;
@@ -155,7 +171,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     this.configuredNodes = Set.copyOf(configuredNodes);
     this.listeners = listeners;
     this.fence = new WriteFence(timing.writeFence(), timing.writeFenceTimeout());
-    this.chases = new Chases(timing.chaseTimeout());
+    this.chases = new Chases(timing.chaseTimeout(), env.random());
     Instant now = env.now();
     for (Source s : sources) {
       states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
@@ -277,23 +293,44 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   // ---------------------------------------------------------------- signals
 
+  /** A source's news (a label moved, a Sentinel's opinion or link changed): decided at once, back-off or not. */
   @Override
   public void changed() {
-    checkNow();
+    checkNow(true);
   }
 
-  /** Asks for a round now; merged with one already pending. */
+  /**
+   * Asks for a round now; merged with one already running. While there is no verified, answering
+   * master, rounds are spaced by a jittered back-off ({@link #unsettledDelay}) when doubting pools,
+   * timers or {@link MasterDiscovery#checkNow()} ask for them, so a fleet whose master died does not
+   * probe every node at the rate its writers fail; a source's news, the Sentinels' {@code +odown} and
+   * a chased candidate answering master are decided at once.
+   */
   void checkNow() {
+    checkNow(false);
+  }
+
+  private void checkNow(boolean urgent) {
     synchronized (monitor) {
       if (closed) {
         return;
       }
       if (roundRunning) {
         roundAgain = true;
+        roundAgainUrgent |= urgent;
+        return;
+      }
+      long now = env.nanoTime();
+      long at = lastRoundStartNanos + unsettledGapNanos;
+      if (!urgent && unsettledGapNanos > 0 && at - now > 0) {
+        if (nextTick == null || nextTickDueNanos - at > 0) {
+          scheduleTick(at - now, now);
+        }
         return;
       }
       roundRunning = true;
       roundsStarted++;
+      lastRoundStartNanos = now;
       if (nextTick != null) {
         nextTick.cancel();
         nextTick = null;
@@ -370,20 +407,35 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   @Override
   public void proposed(HostAndPort candidate, SourceKind source, String why) {
-    Chases.Chase c;
+    Chases.Plan plan;
     synchronized (monitor) {
       if (closed || (candidate.equals(snapshot.master().orElse(null)) && suspectSinceNanos < 0)) {
         return;
       }
       long now = env.nanoTime();
-      c = chases.propose(candidate, source, why, now);
-      if (c == null) {
-        return; // already being asked
+      plan = chases.propose(candidate, source, why, now);
+      if (plan == null) {
+        return; // being asked, or already due as soon as the budget allows
       }
       markSignal(now);
+      Chases.Chase c = plan.chase();
+      if (c.next != null) {
+        c.next.cancel();
+        c.next = null;
+      }
+      if (plan.delayNanos() > 0) {
+        schedule(c, plan.delayNanos(), now);
+        return;
+      }
     }
     log.debug("chasing {} ({})", candidate, why);
-    ask(c);
+    ask(plan.chase());
+  }
+
+  /** Asks {@code c} again after {@code delayNanos}. Caller holds the monitor. */
+  private void schedule(Chases.Chase c, long delayNanos, long now) {
+    c.nextDueNanos = now + delayNanos;
+    c.next = env.schedule(delayNanos, () -> ask(c));
   }
 
   @Override
@@ -426,7 +478,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     synchronized (monitor) {
       reportedDown = master;
     }
-    checkNow();
+    checkNow(true);
   }
 
   private void liftFence(WriteFence.Fence f, String why) {
@@ -442,6 +494,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   // ---------------------------------------------------------------- chases
 
   private void ask(Chases.Chase c) {
+    synchronized (monitor) {
+      if (closed || !chases.startAsk(c, env.nanoTime())) {
+        return;
+      }
+    }
     try {
       probe.probe(List.of(c.candidate)).thenAccept(r -> answered(c, r.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
     } catch (RuntimeException | Error e) {
@@ -470,10 +527,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         case STALE:
           return;
         case GIVE_UP:
-          log.debug("stopped chasing {}: still {} after {} ms", c.candidate, role.describe(), (now - c.startNanos) / 1_000_000);
+          log.debug("stopped chasing {}: still {} after {} ms and {} asks", c.candidate, role.describe(), (now - c.startNanos) / 1_000_000,
+              c.asks);
           return;
         case ASK_AGAIN:
-          c.next = env.schedule(Chases.delay(c, now), () -> ask(c));
+          schedule(c, chases.nextDelay(c, now), now);
           return;
         default:
           break; // MASTER: stays a hint, so the round below (or a later one) weighs it
@@ -481,7 +539,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       provable = snapshot.master().isPresent() && currentIds != null; // else nothing to prove succession from: a round decides
     }
     if (!provable) {
-      checkNow();
+      checkNow(true); // a candidate answered master and there is no master to prove it against: decide now
       return;
     }
     probe.replicationIds(List.of(c.candidate)).thenAccept(ids -> succeeded(c, role, ids.get(c.candidate))).exceptionally(e -> chaseFailed(c, e));
@@ -509,7 +567,10 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     synchronized (monitor) {
       long now = env.nanoTime();
       updateSourceStates(env.now());
-      if (sentinel != null && now - lastSentinelRefreshNanos >= timing.sentinelRefresh().toNanos()) {
+      // Ask the Sentinels again only when one of them names another master than the proven one (a missed announcement):
+      // at rest, a fleet opens no connection to them.
+      if (sentinel != null && now - lastSentinelRefreshNanos >= timing.sentinelRefresh().toNanos()
+          && sentinel.disagreesWith(snapshot.master().orElse(null))) {
         lastSentinelRefreshNanos = now;
         sentinel.refresh();
       }
@@ -547,6 +608,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private void finishRound(Decider.Inputs in, Decider.Decision d, Throwable error) {
     Publication p = null;
     boolean again;
+    boolean urgentAgain;
     synchronized (monitor) {
       if (closed) {
         roundRunning = false;
@@ -564,11 +626,15 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         roundsCompleted++;
         roundRunning = false;
         again = roundAgain;
+        urgentAgain = roundAgainUrgent;
         roundAgain = false;
+        roundAgainUrgent = false;
         monitor.notifyAll();
         boolean calm = error == null && snapshot.master().isPresent() && suspectSinceNanos < 0;
+        unsettledRounds = calm ? 0 : unsettledRounds + 1;
+        unsettledGapNanos = calm ? 0 : unsettledDelay(unsettledRounds);
         if (!again) {
-          nextTick = env.schedule((calm ? timing.verifyInterval() : timing.probeInterval()).toNanos(), this::checkNow);
+          scheduleTick(calm ? jittered(timing.verifyInterval().toNanos(), 0.2) : unsettledGapNanos, now);
         }
       }
       if (error == null) {
@@ -582,7 +648,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       p.announce();
     }
     if (again) {
-      checkNow();
+      checkNow(urgentAgain);
     }
   }
 
@@ -770,6 +836,29 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       log.warn("Redis split brain for {} s: {}. Writes go to the proven master only, but other clients may write to the other node: "
           + "check the Sentinels (SENTINEL REPLICAS) and that node's role", (now - conflictSinceNanos) / 1_000_000_000, conflictText);
     }
+  }
+
+  /** Schedules the next round. Caller holds the monitor. */
+  private void scheduleTick(long delayNanos, long now) {
+    if (nextTick != null) {
+      nextTick.cancel();
+    }
+    nextTickDueNanos = now + delayNanos;
+    nextTick = env.schedule(delayNanos, this::checkNow);
+  }
+
+  /**
+   * The spacing of rounds while there is no verified, answering master: {@code probeInterval}, then
+   * twice and four times it, jittered by a quarter either way so that a fleet's rounds spread out.
+   */
+  private long unsettledDelay(int rounds) {
+    long base = timing.probeInterval().toNanos() << Math.min(Math.max(rounds - 1, 0), 2);
+    return jittered(base, 0.5);
+  }
+
+  /** {@code nanos} spread uniformly over a window {@code width} wide around it (0.5: from 75% to 125%). */
+  private long jittered(long nanos, double width) {
+    return (long) (nanos * (1 - width / 2 + width * env.random().nextDouble()));
   }
 
   private void markSignal(long now) {

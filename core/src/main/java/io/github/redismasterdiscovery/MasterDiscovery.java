@@ -148,8 +148,8 @@ public final class MasterDiscovery implements AutoCloseable {
       }
       if (!b.sentinels.isEmpty()) {
         JedisClientConfig sentinelConfig = b.sentinelConfig != null ? b.sentinelConfig : DefaultJedisClientConfig.builder().build();
-        sentinel = new SentinelSource(b.sentinels, b.masterName, sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events,
-            translator, warnings);
+        sentinel = new SentinelSource(watchedSentinels(b.sentinels, b.sentinelSubscriptions), b.sentinels.size(), b.masterName,
+            sentinelConfig, b.probeTimeout, b.sentinelHeartbeat, runtime, events, events, translator, warnings);
         sources.add(0, sentinel); // first: source order is preference order
       }
       if (b.dnsName != null) {
@@ -491,6 +491,16 @@ public final class MasterDiscovery implements AutoCloseable {
         + " (not running in a pod?) and no namespace in the kubeconfig context; set namespace(\"<ns>\")");
   }
 
+  /** The Sentinels this discovery subscribes to: all of them, or {@code count} drawn at random. */
+  static List<HostAndPort> watchedSentinels(List<HostAndPort> configured, Integer count) {
+    if (count == null || count >= configured.size()) {
+      return configured;
+    }
+    List<HostAndPort> shuffled = new ArrayList<>(configured);
+    java.util.Collections.shuffle(shuffled, java.util.concurrent.ThreadLocalRandom.current());
+    return List.copyOf(shuffled.subList(0, count));
+  }
+
   private static Duration requirePositive(Duration d, String field) {
     if (d == null || d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(field + " must be positive, was " + d);
@@ -530,8 +540,9 @@ public final class MasterDiscovery implements AutoCloseable {
     private final List<HostAndPort> sentinels = new ArrayList<>();
     private String masterName;
     private JedisClientConfig sentinelConfig;
-    private Duration sentinelHeartbeat = Duration.ofSeconds(2);
+    private Duration sentinelHeartbeat = Duration.ofSeconds(5);
     private Duration sentinelRefresh = Duration.ofSeconds(30);
+    private Integer sentinelSubscriptions;
 
     private String dnsName;
     private int dnsPort;
@@ -677,6 +688,31 @@ public final class MasterDiscovery implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Subscribes to only {@code count} of the configured Sentinels, drawn at random by each
+     * discovery, so that a fleet's subscriptions spread evenly: each Sentinel then holds about
+     * {@code count / sentinels} of the fleet's connections (default: every Sentinel). The Sentinel
+     * majority is counted over the Sentinels watched.
+     *
+     * <p><b>What it costs:</b> only the Sentinel that leads a failover announces it before the
+     * promotion. A discovery that does not watch the leader raises no write fence: until it learns of
+     * the new master (its own Sentinel's {@code +switch-master}, up to about 2 s later when the other
+     * Sentinels hear the leader, or the label move), it keeps writing to the old master, and on a
+     * {@code SENTINEL FAILOVER} Redis discards what the old master acknowledged after the promotion.
+     * With {@code count} of {@code n} Sentinels that happens on about {@code 1 - count / n} of
+     * failovers. Prefer raising {@code maxclients} on the Sentinels, which costs nothing; use this only
+     * where that is impossible (see docs/operations.md, capacity).
+     *
+     * @throws IllegalArgumentException unless at least 1 (and, at {@link #build()}, at most the number of Sentinels)
+     */
+    public Builder sentinelSubscriptions(int count) {
+      if (count < 1) {
+        throw new IllegalArgumentException("sentinelSubscriptions must be at least 1, was " + count);
+      }
+      this.sentinelSubscriptions = count;
+      return this;
+    }
+
     /** The Sentinel master-set name, as in {@code sentinel monitor <name> ...} (Bitnami: {@code mymaster}). */
     public Builder masterName(String name) {
       if (name == null || name.isBlank() || name.chars().anyMatch(Character::isWhitespace)) {
@@ -698,8 +734,9 @@ public final class MasterDiscovery implements AutoCloseable {
 
     /**
      * How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects
-     * (default 2 s). Discoveries in one JVM share a subscription per Sentinel when they use the same
-     * credentials and heartbeat.
+     * (default 5 s: 0.2 commands/s per pod per Sentinel, a half-open link noticed within 15 s).
+     * Discoveries in one JVM share a subscription per Sentinel when they use the same credentials and
+     * heartbeat.
      */
     public Builder sentinelHeartbeat(Duration heartbeat) {
       this.sentinelHeartbeat = requirePositive(heartbeat, "sentinelHeartbeat");
@@ -707,8 +744,10 @@ public final class MasterDiscovery implements AutoCloseable {
     }
 
     /**
-     * How often every Sentinel is asked for the master again on a short-lived connection, besides its
-     * announcements and the query on every (re)subscribe (default 30 s).
+     * At most how often the Sentinels are asked for the master again on a short-lived connection
+     * while one of them names another master than the proven one (a missed announcement), besides
+     * their announcements and the query on every (re)subscribe (default 30 s). While they all agree
+     * with the proven master, none is asked: an idle fleet opens no connection to the Sentinels.
      */
     public Builder sentinelRefreshInterval(Duration interval) {
       this.sentinelRefresh = requirePositive(interval, "sentinelRefreshInterval");
@@ -845,6 +884,10 @@ public final class MasterDiscovery implements AutoCloseable {
       }
       if (sentinels.isEmpty() && masterName != null) {
         throw new IllegalArgumentException("masterName '" + masterName + "' given without sentinels: add sentinels(\"host:26379\")");
+      }
+      if (sentinelSubscriptions != null && sentinelSubscriptions > sentinels.size()) {
+        throw new IllegalArgumentException("sentinelSubscriptions " + sentinelSubscriptions + " exceeds the " + sentinels.size()
+            + " Sentinel(s) configured: use at most " + sentinels.size() + ", or leave it unset to watch every Sentinel");
       }
       if (sentinels.isEmpty() && sentinelConfig != null) {
         throw new IllegalArgumentException("sentinelClientConfig given without sentinels: add sentinels(\"host:26379\")");

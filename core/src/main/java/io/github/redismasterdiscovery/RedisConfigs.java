@@ -27,12 +27,16 @@ final class RedisConfigs {
     return DefaultJedisClientConfig.builder().from(base).clientName(clientName).build();
   }
 
-  /** Like {@link #withTimeouts}, with a read timeout for blocking calls such as SUBSCRIBE. */
-  static JedisClientConfig forSubscriber(JedisClientConfig base, Duration connectTimeout, Duration readTimeout) {
+  /**
+   * Like {@link #withTimeouts}: {@code timeout} to connect, for the handshake and for ordinary
+   * commands, so a server that never answers is noticed as fast as by a probe; and a read timeout of
+   * its own while blocked in {@code SUBSCRIBE}.
+   */
+  static JedisClientConfig forSubscriber(JedisClientConfig base, Duration timeout, Duration subscribedReadTimeout) {
     return builder(base)
-        .connectionTimeoutMillis((int) connectTimeout.toMillis())
-        .socketTimeoutMillis((int) readTimeout.toMillis())
-        .blockingSocketTimeoutMillis((int) readTimeout.toMillis())
+        .connectionTimeoutMillis((int) timeout.toMillis())
+        .socketTimeoutMillis((int) timeout.toMillis())
+        .blockingSocketTimeoutMillis((int) subscribedReadTimeout.toMillis())
         .build();
   }
 

@@ -8,9 +8,12 @@ import java.util.Objects;
  * ({@link ReadFrom}) and how stale a replica may be.
  *
  * <p>The bound is a guarantee, not a target. Every {@link #checkInterval()} the provider asks the
- * master for its replication offset, then each replica the master lists for its own: a replica that
- * answers as a connected replica of that master, at or past that offset, holds every write the
- * master acknowledged before it was asked. Such a replica serves reads for {@link #maxStaleness()}
+ * master {@code ROLE}: its replication offset, and the offset each connected replica last
+ * acknowledged (replicas acknowledge once a second). A replica that acknowledged the master's offset
+ * of an earlier check holds every write the master had acknowledged at that check; a replica the
+ * master's view cannot prove recently enough is asked directly, and one that answers as a connected
+ * replica of that master, at or past the master's current offset, is proven as of now. Such a
+ * replica serves reads for {@link #maxStaleness()}
  * after that moment and no longer unless proven again; a replica that lags (or stalls, or loses its
  * link) therefore leaves the read set within the bound, and comes back once it has caught up. A read
  * started at time {@code t} sees every write acknowledged before {@code t - maxStaleness} (that is,
@@ -18,11 +21,14 @@ import java.util.Objects;
  * failover every proof ends at once: replicas are proven again against the new master, and the old
  * master serves reads only once it replicates from the new one and has caught up.
  *
- * <p>Cost: each provider with replica reads sends one {@code ROLE} per check to the master and to
- * each replica, over one connection per node (client name {@code rmd-replicas}).
+ * <p>Cost: each provider with replica reads sends one {@code ROLE} per check to the master (0.8 a
+ * second with the defaults), and asks a replica directly only when the master's view cannot prove
+ * it in time or every tenth check (for its round trip), over one connection per node (client name
+ * {@code rmd-replicas}). A {@code maxStaleness} under about 2 s cannot rely on the master's view
+ * (acknowledgments are up to a second old) and asks every replica at every check while writes flow.
  *
  * <pre>{@code
- * ReplicaReads reads = ReplicaReads.from(ReadFrom.REPLICA_PREFERRED).maxStaleness(Duration.ofSeconds(1));
+ * ReplicaReads reads = ReplicaReads.from(ReadFrom.REPLICA_PREFERRED).maxStaleness(Duration.ofSeconds(2));
  * }</pre>
  */
 public final class ReplicaReads {
@@ -37,13 +43,20 @@ public final class ReplicaReads {
     this.checkInterval = checkInterval;
   }
 
-  /** Reads routed as {@code readFrom} says, at most 1 s stale, checked every 250 ms. */
+  /** Reads routed as {@code readFrom} says, at most 5 s stale, checked every 1.25 s. */
   public static ReplicaReads from(ReadFrom readFrom) {
-    return new ReplicaReads(Objects.requireNonNull(readFrom, "readFrom"), Duration.ofSeconds(1), null);
+    return new ReplicaReads(Objects.requireNonNull(readFrom, "readFrom"), DEFAULT_MAX_STALENESS, null);
   }
 
   /**
-   * How far behind the master a replica's data may be (default 1 s). The check interval, unless
+   * The default bound: long enough for the master's own view of its replicas (acknowledgments up to
+   * a second old) to prove them at a check every 1.25 s, so replica reads cost each server at most
+   * one command a second per application pod.
+   */
+  public static final Duration DEFAULT_MAX_STALENESS = Duration.ofSeconds(5);
+
+  /**
+   * How far behind the master a replica's data may be (default {@link #DEFAULT_MAX_STALENESS}). The check interval, unless
    * set, is a quarter of it, so that a healthy replica is proven again well before its proof ends.
    *
    * @throws IllegalArgumentException unless positive

@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -44,6 +45,14 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   /** A replica held everything the master had acknowledged at {@code atNanos}, in {@code generation}. */
   private record Proof(long generation, long atNanos) {}
 
+  /** The master's replication offset at {@code atNanos}, in {@code generation}: what a replica's acknowledged offset is compared with. */
+  private record Sample(long generation, long atNanos, long offset) {}
+
+  /** Master samples kept: enough to date a replica's acknowledgment (sent once a second) at any check interval. */
+  static final int SAMPLES = 32;
+  /** A replica is asked directly at least every this many checks, for its round trip ({@link ReadFrom#NEAREST}). */
+  static final int DIRECT_EVERY = 10;
+
   private final MasterDiscovery discovery;
   private final ReplicaReads reads;
   private final long maxStalenessNanos;
@@ -63,6 +72,8 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
   private ScheduledFuture<?> timer;
   private Jedis masterConnection;
   private HostAndPort masterConnectionTo;
+  /** The master's recent offsets, oldest first; guarded by this object's lock. */
+  private final ArrayDeque<Sample> samples = new ArrayDeque<>();
 
   ReplicaSet(MasterDiscovery discovery, ReplicaReads reads, GenericObjectPoolConfig<Connection> poolConfig, JedisClientConfig readConfig) {
     this.discovery = discovery;
@@ -115,7 +126,15 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     }
   }
 
-  /** One round: the master's offset, then each listed replica's role and offset. Runs under this object's lock. */
+  /**
+   * One round: one {@code ROLE} to the master, whose reply lists every connected replica with the
+   * offset it last acknowledged (replicas acknowledge once a second). A replica whose acknowledged
+   * offset reaches the master's offset of an earlier check held everything the master had then: that
+   * proves it, without asking it, as long as the proof stays within {@code maxStaleness} until the
+   * next check. Only a replica the master's view cannot prove in time (one that lags, a new master's
+   * first seconds, a short {@code maxStaleness}) or whose round trip is due is asked directly. So a
+   * check costs the servers one command, not one per node. Runs under this object's lock.
+   */
   private void check() {
     MasterSnapshot s = discovery.snapshot();
     HostAndPort master = s.master().orElse(null);
@@ -142,13 +161,19 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       return;
     }
     long masterOffset = ((Number) role.get(1)).longValue();
+    remember(new Sample(generation, askedAt, masterOffset));
     Map<HostAndPort, Replica> seen = new LinkedHashMap<>();
+    Map<Replica, Long> acknowledged = new LinkedHashMap<>();
     for (Object entry : (List<?>) role.get(2)) {
       List<?> e = (List<?>) entry;
       HostAndPort announced = new HostAndPort(JedisRoleProbe.text(e.get(0)), Integer.parseInt(JedisRoleProbe.text(e.get(1))));
       HostAndPort address = translator.translate(announced);
       if (address != null && !address.equals(master)) {
-        seen.put(address, replicas.computeIfAbsent(address, Replica::new));
+        Replica r = replicas.computeIfAbsent(address, Replica::new);
+        seen.put(address, r);
+        if (e.size() > 2) {
+          acknowledged.put(r, Long.parseLong(JedisRoleProbe.text(e.get(2))));
+        }
       }
     }
     for (Replica gone : replicas.values()) {
@@ -159,8 +184,17 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       }
     }
     listed = seen.values().toArray(new Replica[0]);
-    // Each replica answers on its own I/O task: one that stalls delays no other's proof, nor the next round.
+    long validUntilNextCheck = maxStalenessNanos - reads.checkInterval().toNanos();
+    // Each replica asked directly answers on its own I/O task: one that stalls delays no other's proof, nor the next round.
     for (Replica r : seen.values()) {
+      Long ack = acknowledged.get(r);
+      Sample held = ack == null ? null : heldAt(ack, generation);
+      boolean rttDue = ++r.checksSinceDirect >= DIRECT_EVERY || r.rttNanos == Long.MAX_VALUE;
+      if (held != null && System.nanoTime() - held.atNanos() < validUntilNextCheck && !rttDue) {
+        r.proven(master, generation, held.atNanos(), "acknowledged master " + master + "'s offset " + held.offset());
+        continue;
+      }
+      r.checksSinceDirect = 0;
       if (r.busy.compareAndSet(false, true) && !runtime.io(() -> {
         try {
           r.verify(master, generation, askedAt, masterOffset);
@@ -172,6 +206,28 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       }
     }
     lastProblem = listed.length == 0 ? master + " lists no connected replica" : null;
+  }
+
+  /** Keeps the master's offset at this check; a new generation starts a new history. Caller holds this object's lock. */
+  private void remember(Sample s) {
+    if (!samples.isEmpty() && samples.peekLast().generation() != s.generation()) {
+      samples.clear();
+    }
+    samples.addLast(s);
+    if (samples.size() > SAMPLES) {
+      samples.removeFirst();
+    }
+  }
+
+  /** The latest sample of {@code generation} whose offset a replica that acknowledged {@code ack} had reached, or null. */
+  private Sample heldAt(long ack, long generation) {
+    Sample best = null;
+    for (Sample s : samples) {
+      if (s.generation() == generation && s.offset() <= ack) {
+        best = s;
+      }
+    }
+    return best;
   }
 
   private Jedis masterConnection(HostAndPort master) {
@@ -348,6 +404,8 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
     volatile Proof proof;
     volatile String state = "not checked yet";
     volatile long rttNanos = Long.MAX_VALUE;
+    /** Checks since this replica was last asked directly; the check's lock guards it. */
+    int checksSinceDirect;
     private boolean serving;
     private boolean retired;
     private Jedis checker;
@@ -401,11 +459,7 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
         } else if (!"connected".equals(link)) {
           drop("link to the master is " + link);
         } else if (offset >= masterOffset) {
-          Proof p = proof;
-          if (p == null || p.generation < generation || (p.generation == generation && p.atNanos < askedAt)) {
-            proof = new Proof(generation, askedAt); // never replaced by a late answer to an older question
-          }
-          state = "caught up with master " + master;
+          prove(generation, askedAt, "caught up with master " + master);
         } else {
           // The last proof stands until it runs out: its data is at most maxStaleness old.
           state = "behind master " + master + " by " + (masterOffset - offset) + " bytes";
@@ -415,6 +469,25 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
         return;
       }
       noteServing(eligible(this, generation, System.nanoTime()));
+    }
+
+    /** The master lists this replica as having acknowledged everything it had at {@code atNanos}. */
+    void proven(HostAndPort master, long generation, long atNanos, String why) {
+      synchronized (this) {
+        if (retired) {
+          return;
+        }
+      }
+      prove(generation, atNanos, why);
+      noteServing(eligible(this, generation, System.nanoTime()));
+    }
+
+    private synchronized void prove(long generation, long atNanos, String why) {
+      Proof p = proof;
+      if (p == null || p.generation < generation || (p.generation == generation && p.atNanos < atNanos)) {
+        proof = new Proof(generation, atNanos); // never replaced by a late answer to an older question
+      }
+      state = why;
     }
 
     /** Out of the read set until proven again. */

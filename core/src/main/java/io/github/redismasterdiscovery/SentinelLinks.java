@@ -28,8 +28,10 @@ import redis.clients.jedis.exceptions.JedisException;
  * else, so it never waits behind a probe. On every (re)connect it first asks
  * {@code SENTINEL GET-MASTER-ADDR-BY-NAME} for each master set its users watch, on the same
  * connection, then subscribes. A {@code PING} heartbeat from the shared timer keeps it honest: a link
- * whose pong is three heartbeats late times out and reconnects. Later queries (a new user, a
- * periodic refresh) open a short-lived connection on the I/O pool. The last user closes the link.
+ * whose pong is three heartbeats late times out and reconnects (after a jittered back-off, so that a
+ * fleet does not reconnect to a restarted Sentinel in step). Later queries (a new user, a refresh
+ * while a Sentinel disagrees with the proven master) open a short-lived connection on the I/O pool.
+ * The last user closes the link.
  */
 final class SentinelLinks {
 
@@ -40,11 +42,13 @@ final class SentinelLinks {
   /**
    * The failover progress Sentinel publishes (as recorded from Redis 7.0 for kill -9 and
    * SENTINEL FAILOVER): the leader announces the replica it chose ({@code +selected-slave},
-   * {@code +failover-state-send-slaveof-noone}) tens of ms before the promotion and about a second
-   * before any {@code +switch-master}.
+   * {@code +failover-state-send-slaveof-noone}) up to one Sentinel timer tick (~100 ms) before the
+   * promotion, {@code +failover-state-wait-promotion} as it sends {@code REPLICAOF NO ONE}, and
+   * {@code +promoted-slave} at its next {@code INFO} of the replica, up to a second later and before
+   * any {@code +switch-master}.
    */
   static final String[] CHANNELS = {"+switch-master", "+sdown", "-sdown", "+odown", "-odown", "+try-failover", "+selected-slave",
-      "+failover-state-send-slaveof-noone", "+promoted-slave", "+failover-end", "+failover-end-for-timeout",
+      "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion", "+promoted-slave", "+failover-end", "+failover-end-for-timeout",
       "-failover-abort-not-elected", "-failover-abort-no-good-slave", "-failover-abort-slave-timeout"};
 
   /** What a link tells its users; called on the link's thread (or an I/O thread), so fast and non-blocking. */
@@ -229,7 +233,8 @@ final class SentinelLinks {
         if (established) {
           backoff = 100; // a link that worked and dropped reconnects quickly; only repeated failures back off
         }
-        if (!pause(backoff)) {
+        // Jittered: when a Sentinel restarts, every pod of a fleet loses its link at the same instant.
+        if (!pause((long) (backoff * (0.5 + java.util.concurrent.ThreadLocalRandom.current().nextDouble())))) {
           break;
         }
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
@@ -464,7 +469,13 @@ final class SentinelLinks {
 
     /** The leader names the replica it is about to promote: the moment to stop writing to the old master. */
     boolean isPromotionStarting() {
-      return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel);
+      return "+selected-slave".equals(channel) || "+failover-state-send-slaveof-noone".equals(channel)
+          || isPromotionSent();
+    }
+
+    /** The leader has just sent {@code REPLICAOF NO ONE} to the replica: the moment it turns master. */
+    boolean isPromotionSent() {
+      return "+failover-state-wait-promotion".equals(channel);
     }
 
     /**

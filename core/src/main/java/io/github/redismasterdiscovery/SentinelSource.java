@@ -39,6 +39,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
 
   private final String masterName;
   private final List<HostAndPort> addresses;
+  private final int configured;
   private final JedisClientConfig config;
   private final Duration timeout;
   private final Duration heartbeat;
@@ -70,10 +71,16 @@ final class SentinelSource implements Source, SentinelLinks.User {
     }
   }
 
-  SentinelSource(List<HostAndPort> sentinels, String masterName, JedisClientConfig config, Duration timeout, Duration heartbeat,
-      SharedRuntime runtime, Events events, FailoverSignals signals, AddressTranslator translator, Warnings warnings) {
+  /**
+   * @param sentinels the Sentinels watched: every configured one, or the subset of
+   *     {@code sentinelSubscriptions}; the majority is counted over them
+   * @param configured how many Sentinels were configured (for health: "2 of 5 watched")
+   */
+  SentinelSource(List<HostAndPort> sentinels, int configured, String masterName, JedisClientConfig config, Duration timeout,
+      Duration heartbeat, SharedRuntime runtime, Events events, FailoverSignals signals, AddressTranslator translator, Warnings warnings) {
     this.masterName = masterName;
     this.addresses = List.copyOf(sentinels);
+    this.configured = configured;
     this.config = config;
     this.timeout = timeout;
     this.heartbeat = heartbeat;
@@ -144,7 +151,9 @@ final class SentinelSource implements Source, SentinelLinks.User {
       if (master != null && candidate != null) {
         signals.promotionStarting(master, candidate);
       }
-      propose(e.instance(), "Sentinel " + sentinel + " " + e.channel());
+      if (!"+failover-state-send-slaveof-noone".equals(e.channel())) { // sent with +selected-slave, in the same instant
+        propose(e.instance(), "Sentinel " + sentinel + " " + e.channel());
+      }
     } else if (e.isAbort()) {
       if (master != null) {
         signals.promotionAborted(master);
@@ -154,8 +163,6 @@ final class SentinelSource implements Source, SentinelLinks.User {
       if (master != null) {
         signals.masterDown(master);
       }
-    } else if (e.isSwitch()) {
-      propose(e.instance(), "Sentinel " + sentinel + " +switch-master");
     } else if ("+failover-end-for-timeout".equals(e.channel())) {
       events.changed(); // the promotion happened; only the replicas' reconfiguration timed out: the fence stays, a round decides
     }
@@ -203,6 +210,20 @@ final class SentinelSource implements Source, SentinelLinks.User {
         .collect(Collectors.toList());
   }
 
+  /**
+   * Whether a subscribed Sentinel names another master than {@code master} (or none is proven): the
+   * only case in which asking the Sentinels again can teach anything their announcements did not.
+   */
+  boolean disagreesWith(HostAndPort master) {
+    for (LinkView v : views.values()) {
+      HostAndPort opinion = v.opinion;
+      if (v.subscribed && (master == null || opinion == null || !master.equals(translator.translate(opinion)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The master named by more than half of the configured Sentinels, or null. */
   HostAndPort majority() {
     for (Map.Entry<HostAndPort, Integer> e : votes().entrySet()) {
@@ -240,7 +261,7 @@ final class SentinelSource implements Source, SentinelLinks.User {
     if (down.isEmpty()) {
       HostAndPort majority = majority();
       if (majority != null) {
-        return Health.up("majority names " + majority);
+        return Health.up("majority names " + majority + watching());
       }
       List<String> unreachable = new ArrayList<>();
       views.forEach((address, v) -> {
@@ -256,6 +277,11 @@ final class SentinelSource implements Source, SentinelLinks.User {
     SourceState.Status status = starting ? SourceState.Status.STARTING
         : down.size() == views.size() ? SourceState.Status.DOWN : SourceState.Status.DEGRADED;
     return new Health(status, String.join("; ", down));
+  }
+
+  /** How many Sentinels this discovery watches, when not all: appended to health details. */
+  private String watching() {
+    return addresses.size() == configured ? "" : " (watching " + addresses + ", " + addresses.size() + " of " + configured + " Sentinels)";
   }
 
   /**

@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -11,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 
 /**
@@ -49,13 +51,27 @@ final class SharedPodInformers {
 
   private SharedPodInformers() {}
 
-  /** The auto-configured client (in-cluster service account, else kubeconfig), shared; release with {@link #releaseDefaultClient}. */
+  /**
+   * The auto-configured client (in-cluster service account, else kubeconfig), shared; release with
+   * {@link #releaseDefaultClient}. Its watch reconnect interval (fabric8's back-off base, 1 s unless
+   * configured) is spread over one to two times itself, drawn once per JVM: when the API server
+   * restarts, every pod of a fleet loses its watch at the same instant, and without this they would
+   * all reconnect, and relist, at the same instants (1, 2, 4, ... s) after.
+   */
   static synchronized KubernetesClient acquireDefaultClient() {
     if (defaultClient == null) {
-      defaultClient = new KubernetesClientBuilder().build();
+      Config config = Config.autoConfigure(null);
+      config.setWatchReconnectInterval(spread(config.getWatchReconnectInterval(), ThreadLocalRandom.current().nextDouble()));
+      defaultClient = new KubernetesClientBuilder().withConfig(config).build();
     }
     defaultClientUsers++;
     return defaultClient;
+  }
+
+  /** {@code millis} (1,000 when unset) times one plus {@code random} (in [0, 1)). */
+  static int spread(Integer millis, double random) {
+    int base = millis == null || millis <= 0 ? 1_000 : millis;
+    return (int) (base * (1 + random));
   }
 
   static synchronized void releaseDefaultClient() {

@@ -3,9 +3,13 @@ package io.github.redismasterdiscovery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
 
@@ -15,30 +19,83 @@ class ChasesTest {
   static final HostAndPort B = new HostAndPort("10.0.0.2", 6379);
   static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
 
-  final Chases chases = new Chases(Duration.ofSeconds(10));
+  /** Jitter pinned to the middle of its window, so delays are exact. */
+  static final RandomGenerator MIDDLE = () -> Long.MIN_VALUE; // nextDouble() == 0.5
+
+  final Chases chases = new Chases(Duration.ofSeconds(10), MIDDLE);
 
   @Test
-  void aNamedCandidateIsChasedOnceAndNamingItAgainRenewsTheDeadline() {
-    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "+selected-slave", 0);
-    assertThat(c).isNotNull();
-    assertThat(chases.propose(B, SourceKind.KUBERNETES, "pod labeled", 5_000 * MS)).as("already chased").isNull();
+  void aNamedCandidateIsAskedAtOnceAndNamingItAgainRenewsTheDeadline() {
+    Chases.Plan plan = chases.propose(B, SourceKind.SENTINEL, "+selected-slave", 0);
+    assertThat(plan.delayNanos()).isZero();
+    Chases.Chase c = plan.chase();
+    assertThat(chases.startAsk(c, 0)).isTrue();
+    assertThat(chases.startAsk(c, 0)).as("one ask in flight at a time").isFalse();
+    assertThat(chases.propose(B, SourceKind.KUBERNETES, "pod labeled", 5_000 * MS)).as("asking: repeated when it answers").isNull();
     assertThat(c.deadlineNanos).isEqualTo(15_000 * MS);
-    assertThat(chases.answered(c, false, 12_000 * MS)).isEqualTo(Chases.Step.ASK_AGAIN);
+    assertThat(chases.answered(c, false, 5_001 * MS)).isEqualTo(Chases.Step.ASK_AGAIN);
+    assertThat(chases.nextDelay(c, 5_001 * MS)).as("the signal that came during the ask").isZero();
+    chases.startAsk(c, 5_001 * MS);
     assertThat(chases.answered(c, false, 15_000 * MS)).isEqualTo(Chases.Step.GIVE_UP);
     assertThat(chases.answered(c, false, 15_001 * MS)).as("over").isEqualTo(Chases.Step.STALE);
   }
 
   @Test
-  void askingSlowsDownAsTimePasses() {
-    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0);
-    assertThat(Chases.delay(c, 100 * MS)).isEqualTo(2 * MS);
-    assertThat(Chases.delay(c, 300 * MS)).isEqualTo(20 * MS);
-    assertThat(Chases.delay(c, 3_000 * MS)).isEqualTo(100 * MS);
+  void aSignalIsFollowedUpOnceShortlyThenTheChaseAsksSparselyAndMoreSlowlyLater() {
+    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0).chase();
+    chases.startAsk(c, 0);
+    chases.answered(c, false, MS);
+    assertThat(chases.nextDelay(c, MS)).isEqualTo(Chases.FOLLOW_UP_MILLIS * MS);
+    chases.startAsk(c, 4 * MS);
+    chases.answered(c, false, 5 * MS);
+    assertThat(chases.nextDelay(c, 5 * MS)).as("jitter pinned to the middle").isEqualTo(Chases.TAIL_MILLIS * MS);
+    assertThat(chases.nextDelay(c, 3_000 * MS)).isEqualTo(Chases.LATE_TAIL_MILLIS * MS);
+  }
+
+  @Test
+  void theTailIsSpreadOverHalfToOneAndAHalfTimesItsBase() {
+    Chases spread = new Chases(Duration.ofSeconds(10), new SplittableRandom(7));
+    Chases.Chase c = spread.propose(B, SourceKind.SENTINEL, "x", 0).chase();
+    c.followUps = 0;
+    List<Long> delays = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      delays.add(spread.nextDelay(c, 10 * MS) / MS);
+    }
+    assertThat(delays).allSatisfy(d -> assertThat(d).isBetween(Chases.TAIL_MILLIS / 2, Chases.TAIL_MILLIS * 3 / 2));
+    assertThat(delays.stream().distinct().count()).as("not in lockstep").isGreaterThan(50);
+  }
+
+  @Test
+  void noMoreThanTheBudgetOfAsksInAnySecondWhateverTheSignals() {
+    Chases.Chase c = null;
+    List<Long> asks = new ArrayList<>();
+    long now = 0;
+    // A storm: a signal every millisecond for 3 s, each answered "replica" at once.
+    for (; now < 3_000 * MS; now += MS) {
+      Chases.Plan plan = chases.propose(B, SourceKind.SENTINEL, "storm", now);
+      if (plan != null) {
+        c = plan.chase();
+        c.next = plan.delayNanos() == 0 ? null : () -> { };
+        c.nextDueNanos = now + plan.delayNanos();
+      }
+      if (c != null && (c.next == null || c.nextDueNanos <= now) && chases.startAsk(c, now)) {
+        asks.add(now);
+        assertThat(chases.answered(c, false, now)).isEqualTo(Chases.Step.ASK_AGAIN);
+        long delay = chases.nextDelay(c, now);
+        c.next = () -> { };
+        c.nextDueNanos = now + delay;
+      }
+    }
+    for (int i = 0; i + Chases.BUDGET < asks.size(); i++) {
+      assertThat(asks.get(i + Chases.BUDGET) - asks.get(i)).as("asks %d and %d", i, i + Chases.BUDGET).isGreaterThanOrEqualTo(1_000 * MS);
+    }
+    assertThat(asks).hasSizeBetween(3 * Chases.BUDGET - 2, 3 * Chases.BUDGET + 1);
   }
 
   @Test
   void aCandidateThatAnsweredMasterStaysAHintUntilAdoptedOrExpired() {
-    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0);
+    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0).chase();
+    chases.startAsk(c, 0);
     assertThat(chases.answered(c, true, 10 * MS)).isEqualTo(Chases.Step.MASTER);
     Map<HostAndPort, SourceKind> hints = new LinkedHashMap<>();
     chases.addHints(hints, 20 * MS);
@@ -52,7 +109,8 @@ class ChasesTest {
 
   @Test
   void anExpiredMasterAnswerIsNoLongerAHint() {
-    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0);
+    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0).chase();
+    chases.startAsk(c, 0);
     chases.answered(c, true, MS);
     Map<HostAndPort, SourceKind> hints = new LinkedHashMap<>();
     chases.addHints(hints, 10_000 * MS);
@@ -61,10 +119,11 @@ class ChasesTest {
 
   @Test
   void aFailedStepEndsOnlyThatChaseAndClearReturnsPendingTimers() {
-    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0);
+    Chases.Chase c = chases.propose(B, SourceKind.SENTINEL, "x", 0).chase();
     chases.failed(c);
     assertThat(chases.answered(c, false, MS)).isEqualTo(Chases.Step.STALE);
-    Chases.Chase d = chases.propose(B, SourceKind.SENTINEL, "y", 2 * MS);
+    assertThat(chases.startAsk(c, MS)).as("over: never asked again").isFalse();
+    Chases.Chase d = chases.propose(B, SourceKind.SENTINEL, "y", 2 * MS).chase();
     d.next = () -> { };
     assertThat(chases.clear()).containsExactly(d.next);
     assertThat(chases.answered(d, false, 3 * MS)).isEqualTo(Chases.Step.STALE);

@@ -254,14 +254,22 @@ class DiscoveryLoopIT {
     RedisHaTopology t = ha.topology();
     long threadsBefore = ChaosIT.rmdThreads();
     List<MasterDiscovery> ten = new ArrayList<>();
-    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).build()) {
+    // A refresh interval shorter than the window: the Sentinels are asked again only when one disagrees with the proven master.
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).sentinelRefreshInterval(Duration.ofSeconds(1))
+        .build()) {
       d.awaitMaster(Duration.ofSeconds(10));
       await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().values().stream()
           .allMatch(s -> s.status() == SourceState.Status.UP));
       long[] roleBefore = roleCalls(t);
+      long[] connectionsBefore = t.sentinels().stream().mapToLong(sen -> connectionsReceived(t, sen)).toArray();
       long start = System.nanoTime();
       TimeUnit.SECONDS.sleep(20); // the observation window: an idle discovery, nothing happening
       long[] roleAfter = roleCalls(t);
+      for (int i = 0; i < connectionsBefore.length; i++) {
+        RedisProcess sentinel = t.sentinels().get(i);
+        assertThat(connectionsReceived(t, sentinel) - connectionsBefore[i] - 1).as("new connections at Sentinel %s in 20 s at rest "
+            + "(less the one that asks)", sentinel.address()).isZero();
+      }
       double seconds = (System.nanoTime() - start) / 1e9;
       for (int i = 0; i < roleAfter.length; i++) {
         double perSecond = (roleAfter[i] - roleBefore[i]) / seconds;
@@ -289,6 +297,43 @@ class DiscoveryLoopIT {
       }
     } finally {
       ten.forEach(MasterDiscovery::close);
+    }
+  }
+
+  /**
+   * A fleet's Sentinel connections: a discovery that watches one Sentinel of three holds one
+   * subscription, says so in its health, and still follows a failover that another Sentinel led
+   * (through its own Sentinel's {@code +switch-master} or the label move).
+   */
+  @Test
+  void aDiscoveryWatchingOneSentinelHoldsOneSubscriptionAndStillFollowsAFailoverAnotherSentinelLed() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).sentinelSubscriptions(1).build()) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().sources().get(SourceKind.SENTINEL).status() == SourceState.Status.UP
+          && d.snapshot().sources().get(SourceKind.SENTINEL).detail().startsWith("majority"));
+      List<RedisProcess> watched = t.sentinels().stream().filter(s -> connectionsNamed(t, s, SentinelLinks.CLIENT_NAME) == 1).toList();
+      long total = t.sentinels().stream().mapToLong(s -> connectionsNamed(t, s, SentinelLinks.CLIENT_NAME)).sum();
+      assertThat(total).as("subscriptions over the 3 Sentinels").isEqualTo(1);
+      assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail()).contains("1 of 3 Sentinels").contains(watched.get(0).address().toString());
+      RedisProcess leader = t.sentinels().stream().filter(s -> s != watched.get(0)).findFirst().orElseThrow();
+      try (Jedis j = t.connect(leader)) {
+        j.sentinelFailover(t.masterName());
+      }
+      await().atMost(Duration.ofSeconds(15)).until(() -> d.snapshot().master().filter(m -> !m.equals(master.address())).isPresent());
+      assertThat(t.awaitAgreedMaster(Duration.ofSeconds(10)).address()).isEqualTo(d.snapshot().master().orElseThrow());
+    }
+  }
+
+  private static long connectionsReceived(RedisHaTopology t, RedisProcess server) {
+    try (Jedis j = t.connect(server)) {
+      for (String line : j.info("stats").split("\r?\n")) {
+        if (line.startsWith("total_connections_received:")) {
+          return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+        }
+      }
+      throw new IllegalStateException("no total_connections_received in INFO stats of " + server.address());
     }
   }
 

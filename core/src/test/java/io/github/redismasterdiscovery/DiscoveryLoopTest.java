@@ -65,6 +65,11 @@ class DiscoveryLoopTest {
       task.run();
     }
 
+    @Override
+    public java.util.random.RandomGenerator random() {
+      return ChasesTest.MIDDLE; // jitter at the middle of its window: delays are exact
+    }
+
     /** Moves the clock forward, running every task that falls due on the way, in order. */
     void advance(Duration d) {
       long end = nanos + d.toNanos();
@@ -201,9 +206,9 @@ class DiscoveryLoopTest {
     assertThat(s.master()).contains(A);
     assertThat(s.suspectSince()).isPresent();
     assertThat(s.describe()).contains("not answering since").contains("no ROLE reply within 500 ms");
-    env.advance(Duration.ofSeconds(2)); // probed every 100 ms meanwhile
+    env.advance(Duration.ofSeconds(2)); // probed every 100, 200, then 400 ms meanwhile
     probe.roles.put(A, NodeRole.master(List.of(B)).withRunId("run-a"));
-    env.advance(Duration.ofMillis(100));
+    env.advance(Duration.ofMillis(400));
     assertThat(loop.snapshot().master()).contains(A);
     assertThat(loop.snapshot().suspectSince()).isEmpty();
     assertThat(loop.snapshot().generation()).isEqualTo(1);
@@ -216,11 +221,11 @@ class DiscoveryLoopTest {
     env.advance(Duration.ofSeconds(5));
     env.advance(Duration.ofMillis(4_900));
     assertThat(loop.snapshot().master()).as("still within suspectTimeout").contains(A);
-    env.advance(Duration.ofMillis(200));
+    env.advance(Duration.ofMillis(500)); // the first round after suspectTimeout: rounds are 400 ms apart by now
     assertThat(loop.snapshot().master()).isEmpty();
     assertThat(loop.snapshot().generation()).isEqualTo(1);
     probe.roles.put(A, NodeRole.master(List.of(B)).withRunId("run-a"));
-    env.advance(Duration.ofMillis(100));
+    env.advance(Duration.ofMillis(400));
     assertThat(loop.snapshot().master()).contains(A);
     assertThat(loop.snapshot().generation()).as("same address, same run_id: same generation").isEqualTo(1);
     assertThat(changes).hasSize(2);
@@ -253,7 +258,8 @@ class DiscoveryLoopTest {
     probe.roles.put(A, NodeRole.unreachable("refused"));
     loop.checkNow();
     probe.roles.put(A, NodeRole.master(List.of()).withRunId("run-a2"));
-    loop.checkNow();
+    loop.checkNow(); // no master: the round comes after the back-off
+    env.advance(Duration.ofMillis(100));
     assertThat(loop.snapshot().master()).contains(A);
     assertThat(loop.snapshot().generation()).as("restarted process behind the same address").isEqualTo(2);
   }
@@ -263,11 +269,12 @@ class DiscoveryLoopTest {
     probe.roles.put(A, NodeRole.silent("no reply"));
     loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
     assertThat(probe.asked(B)).isEqualTo(1);
-    env.advance(Duration.ofMillis(10));
-    assertThat(probe.asked(B)).as("asked every 2 ms").isBetween(5, 6);
+    env.advance(Duration.ofMillis(100));
+    assertThat(probe.asked(B)).as("asked at once and followed up once, not in a tight loop").isEqualTo(2);
     probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
     probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A
-    env.advance(Duration.ofMillis(2));
+    loop.proposed(B, SourceKind.SENTINEL, "+failover-state-wait-promotion"); // the leader sends REPLICAOF NO ONE: ask now
+    assertThat(probe.asked(B)).as("the signal's ask, then the round that confirms the switch").isEqualTo(4);
     assertThat(loop.snapshot().master()).contains(B);
     assertThat(loop.snapshot().source()).contains(SourceKind.SENTINEL);
     assertThat(loop.snapshot().generation()).isEqualTo(2);
@@ -310,13 +317,33 @@ class DiscoveryLoopTest {
   @Test
   void aChaseSlowsDownAndEndsAtItsDeadline() {
     loop.proposed(B, SourceKind.KUBERNETES, "pod labeled");
-    env.advance(Duration.ofSeconds(11));
+    env.advance(Duration.ofSeconds(1));
+    assertThat(probe.asked(B)).as("the first second, when a whole fleet chases the same node").isLessThanOrEqualTo(Chases.BUDGET);
+    env.advance(Duration.ofSeconds(10));
     int asked = probe.asked(B);
-    // 2 ms for 250 ms, 20 ms until 2 s, 100 ms until 10 s: about 125 + 88 + 80 (plus round probes of B? none: B is no hint)
-    assertThat(asked).isBetween(250, 320);
+    // at once, 3 ms later, every 250 ms until 2 s, every 1 s until 10 s: 2 + 8 + 8, and the verify rounds at 5 and 10 s,
+    // which ask every candidate still chased: 20 in all, where a 2 ms loop sent about 290
+    assertThat(asked).isBetween(17, 21);
     env.advance(Duration.ofSeconds(10));
     assertThat(probe.asked(B)).as("no more asking after the deadline").isEqualTo(asked);
     assertThat(loop.snapshot().master()).contains(A);
+  }
+
+  @Test
+  void poolsDoubtingADeadMasterAtTheirWritersRateDoNotProbeAtThatRate() {
+    probe.roles.put(A, NodeRole.unreachable(A + ": cannot connect (Connection refused)"));
+    probe.roles.put(B, NodeRole.replicaOf(A));
+    int before = probe.asked(B);
+    for (int i = 0; i < 1_000; i++) { // a writer failing every 2 ms for 2 s, doubting each time
+      loop.doubt();
+      env.advance(Duration.ofMillis(2));
+    }
+    // rounds 100, 200, then 400 ms apart: about 6 in 2 s (each asks every known node), not 1,000
+    assertThat(probe.asked(B) - before).isBetween(4, 8);
+    assertThat(loop.snapshot().master()).isEmpty();
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    loop.proposed(B, SourceKind.SENTINEL, "+switch-master");
+    assertThat(loop.snapshot().master()).as("a chase that finds a master with none to prove it against decides at once").contains(B);
   }
 
   @Test

@@ -76,6 +76,23 @@ class MasterDiscoveryBuilderTest {
   }
 
   @Test
+  void sentinelSubscriptionsAreAtLeastOneAndAtMostTheSentinelsConfigured() {
+    rejects(() -> MasterDiscovery.builder().sentinelSubscriptions(0), "sentinelSubscriptions must be at least 1, was 0");
+    rejects(() -> MasterDiscovery.builder().sentinels("a:26379", "b:26379").masterName("mymaster").sentinelSubscriptions(3).build(),
+        "sentinelSubscriptions 3 exceeds the 2 Sentinel(s) configured", "use at most 2");
+    List<redis.clients.jedis.HostAndPort> three = List.of(new redis.clients.jedis.HostAndPort("a", 1), new redis.clients.jedis.HostAndPort("b", 1),
+        new redis.clients.jedis.HostAndPort("c", 1));
+    assertThat(MasterDiscovery.watchedSentinels(three, null)).isEqualTo(three);
+    java.util.Map<redis.clients.jedis.HostAndPort, Integer> picked = new java.util.HashMap<>();
+    for (int i = 0; i < 3_000; i++) {
+      List<redis.clients.jedis.HostAndPort> one = MasterDiscovery.watchedSentinels(three, 1);
+      assertThat(one).hasSize(1).isSubsetOf(three);
+      picked.merge(one.get(0), 1, Integer::sum);
+    }
+    assertThat(picked.values()).as("a fleet spreads over the Sentinels").allSatisfy(n -> assertThat(n).isBetween(800, 1_200));
+  }
+
+  @Test
   void sentinelsWithoutMasterSetNameAndTheReverse() {
     rejects(() -> MasterDiscovery.builder().sentinels("redis:26379").build(), "without masterName", "masterName(\"mymaster\")");
     rejects(() -> MasterDiscovery.builder().masterName("mymaster").dnsName("redis-master", 6379).build(), "'mymaster' given without sentinels");

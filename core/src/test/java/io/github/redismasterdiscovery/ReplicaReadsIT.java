@@ -277,6 +277,49 @@ class ReplicaReadsIT {
     }
   }
 
+  /**
+   * The cost a fleet multiplies: with the default bound, the master's own view of what each replica
+   * acknowledged proves the replicas, so a check is one command at the master and a replica is asked
+   * only every tenth check (its round trip), while writes flow and reads keep going to replicas.
+   */
+  @Test
+  void theMastersViewProvesTheReplicasSoAReplicaIsAskedOnlyEveryTenthCheck() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+    List<RedisProcess> replicas = t.replicasOf(master);
+    ReplicaReads reads = ReplicaReads.from(ReadFrom.REPLICA).checkInterval(Duration.ofMillis(100)); // default maxStaleness
+    try (MasterDiscovery d = TestDiscoveries.labelsAndSentinels(t).clientConfig(t.clientConfig()).build();
+        FailoverConnectionProvider provider = new FailoverConnectionProvider(d, poolConfig(), t.clientConfig(), reads);
+        UnifiedJedis client = UnifiedClients.create(provider, new FailoverCommandExecutor(provider))) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      await().atMost(Duration.ofSeconds(10)).until(() -> provider.readReplicas().size() == 2);
+      java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+      Loops writers = new Loops(1, i -> client.set("k" + (n.incrementAndGet() % 100), "v"));
+      try {
+        long masterBefore = roles(t, master);
+        long[] replicaBefore = replicas.stream().mapToLong(r -> roles(t, r)).toArray();
+        await().atMost(Duration.ofSeconds(30)).until(() -> roles(t, master) - masterBefore >= 60);
+        long checks = roles(t, master) - masterBefore; // plus the discovery's own verification, one every 5 s
+        for (int i = 0; i < replicas.size(); i++) {
+          long asked = roles(t, replicas.get(i)) - replicaBefore[i];
+          System.out.printf("replica %s asked ROLE %d times in %d checks at the master%n", replicas.get(i).address(), asked, checks);
+          // every tenth check, and the odd check where the master's view is not recent enough (a late acknowledgment);
+          // asking every replica at every check would be one per check
+          assertThat(asked).as("direct asks of %s in %d checks", replicas.get(i).address(), checks).isLessThanOrEqualTo(checks / 5);
+        }
+        assertThat(n.get()).as("writes flowed meanwhile").isGreaterThan(100);
+        assertThat(provider.readReplicas()).as("both replicas stayed proven").hasSize(2);
+        assertThat(client.get("k1")).isEqualTo("v");
+      } finally {
+        writers.stop();
+      }
+    }
+  }
+
+  private static long roles(RedisHaTopology t, RedisProcess node) {
+    return infoCount(t, node, "commandstats", "cmdstat_role:calls=");
+  }
+
   @Test
   void withReplicaOnlyAndNoProvenReplicaReadsFailNamingWhatEachReplicaSaid() throws Exception {
     RedisHaTopology t = ha.topology();

@@ -73,6 +73,9 @@ final class DiscoveryProperties {
     }
     set(P + "sentinel.heartbeat", () -> b.sentinelHeartbeat(s.getHeartbeat()));
     set(P + "sentinel.refresh-interval", () -> b.sentinelRefreshInterval(s.getRefreshInterval()));
+    if (s.getSubscriptions() != null) {
+      set(P + "sentinel.subscriptions", () -> b.sentinelSubscriptions(s.getSubscriptions()));
+    }
 
     RedisMasterDiscoveryProperties.Dns d = p.getDns();
     if (d.getHost() != null) {

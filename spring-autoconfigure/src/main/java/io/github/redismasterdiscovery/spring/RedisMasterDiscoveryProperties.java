@@ -338,10 +338,17 @@ public class RedisMasterDiscoveryProperties {
     private String password;
 
     /** How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects. */
-    private Duration heartbeat = Duration.ofSeconds(2);
+    private Duration heartbeat = Duration.ofSeconds(5);
 
-    /** How often every Sentinel is asked for the master again, besides its announcements. */
+    /** At most how often the Sentinels are asked for the master again while one names another master than the proven one. */
     private Duration refreshInterval = Duration.ofSeconds(30);
+
+    /**
+     * Subscribe to only this many of the Sentinels (drawn at random per application instance).
+     * Unset: every Sentinel. Fewer connections per Sentinel, at a cost: an instance not watching a
+     * failover's leader raises no write fence and loses writes on a planned failover.
+     */
+    private Integer subscriptions;
 
     public List<String> getNodes() {
       return nodes;
@@ -389,6 +396,14 @@ public class RedisMasterDiscoveryProperties {
 
     public void setRefreshInterval(Duration refreshInterval) {
       this.refreshInterval = refreshInterval;
+    }
+
+    public Integer getSubscriptions() {
+      return subscriptions;
+    }
+
+    public void setSubscriptions(Integer subscriptions) {
+      this.subscriptions = subscriptions;
     }
   }
 
