@@ -68,7 +68,7 @@ import reactor.core.publisher.Mono;
 public final class FailoverRedisClient extends RedisClient {
 
   private final LettuceFollower follower;
-  private final ClientResources resourcesToClose;
+  private final ClientResources resourcesToClose; // null: the application's (shared through a mutate()d copy)
   private final PreciseTimer timer;
   private final AtomicBoolean shutDown = new AtomicBoolean();
 
@@ -130,7 +130,9 @@ public final class FailoverRedisClient extends RedisClient {
         follower.afterChannelInitialized(channel);
       }
     }).timer(timer).build();
-    return new FailoverRedisClient(copy, settings, follower, copy, timer);
+    // Not shut down with this client: a mutate()d copy owns the application's event loops and executors
+    // (Lettuce hands them over), and shutting it down would stop them under the application.
+    return new FailoverRedisClient(copy, settings, follower, null, timer);
   }
 
   /**
@@ -173,6 +175,9 @@ public final class FailoverRedisClient extends RedisClient {
       return closed;
     }
     return closed.thenCompose(v -> {
+      if (resourcesToClose == null) {
+        return CompletableFuture.<Void>completedFuture(null);
+      }
       CompletableFuture<Void> done = new CompletableFuture<>();
       resourcesToClose.shutdown(quietPeriod, timeout, timeUnit).addListener(f -> done.complete(null));
       return done;
