@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery.lettuce;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.event.DefaultEventPublisherOptions;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.NettyCustomizer;
@@ -68,7 +69,7 @@ import reactor.core.publisher.Mono;
 public final class FailoverRedisClient extends RedisClient {
 
   private final LettuceFollower follower;
-  private final ClientResources resourcesToClose; // null: the application's (shared through a mutate()d copy)
+  private final ClientResources resourcesToClose; // its own, or a copy sharing the application's components
   private final PreciseTimer timer;
   private final AtomicBoolean shutDown = new AtomicBoolean();
 
@@ -102,9 +103,10 @@ public final class FailoverRedisClient extends RedisClient {
   }
 
   /**
-   * A client on the application's client resources (their event loops are shared, not shut down by
-   * this client). The client uses a copy ({@link ClientResources#mutate()}) that adds its channel
-   * handler after the resources' own {@link NettyCustomizer}, and its own timer.
+   * A client on the application's client resources: their event loops, executors, event bus, latency
+   * recorder, resolvers, reconnect delay and tracing are shared, never shut down by this client. It
+   * uses a copy that shares them and adds its channel handler after the resources' own
+   * {@link NettyCustomizer}, and its own timer.
    */
   public static FailoverRedisClient create(MasterDiscovery discovery, RedisURI settings, ClientResources resources) {
     Objects.requireNonNull(discovery, "discovery");
@@ -113,7 +115,7 @@ public final class FailoverRedisClient extends RedisClient {
     PreciseTimer timer = new PreciseTimer();
     LettuceFollower follower = new LettuceFollower(discovery, settings.getTimeout());
     NettyCustomizer theirs = resources.nettyCustomizer();
-    ClientResources copy = resources.mutate().nettyCustomizer(new NettyCustomizer() {
+    NettyCustomizer both = new NettyCustomizer() {
       @Override
       public void afterBootstrapInitialized(Bootstrap bootstrap) {
         if (theirs != null) {
@@ -129,10 +131,24 @@ public final class FailoverRedisClient extends RedisClient {
         }
         follower.afterChannelInitialized(channel);
       }
-    }).timer(timer).build();
-    // Not shut down with this client: a mutate()d copy owns the application's event loops and executors
-    // (Lettuce hands them over), and shutting it down would stop them under the application.
-    return new FailoverRedisClient(copy, settings, follower, null, timer);
+    };
+    // Not mutate(): Lettuce hands the event loops over to a mutated copy, whose shutdown would stop them under
+    // the application. Every component passed to a builder counts as shared, so this copy's shutdown stops nothing
+    // of the application's; it publishes no latency events of its own (the application's resources do).
+    ClientResources copy = ClientResources.builder()
+        .eventLoopGroupProvider(resources.eventLoopGroupProvider())
+        .eventExecutorGroup(resources.eventExecutorGroup())
+        .eventBus(resources.eventBus())
+        .commandLatencyRecorder(resources.commandLatencyRecorder())
+        .commandLatencyPublisherOptions(DefaultEventPublisherOptions.disabled())
+        .addressResolverGroup(resources.addressResolverGroup())
+        .socketAddressResolver(resources.socketAddressResolver())
+        .reconnectDelay(resources::reconnectDelay)
+        .tracing(resources.tracing())
+        .nettyCustomizer(both)
+        .timer(timer)
+        .build();
+    return new FailoverRedisClient(copy, settings, follower, copy, timer);
   }
 
   /**
@@ -175,9 +191,6 @@ public final class FailoverRedisClient extends RedisClient {
       return closed;
     }
     return closed.thenCompose(v -> {
-      if (resourcesToClose == null) {
-        return CompletableFuture.<Void>completedFuture(null);
-      }
       CompletableFuture<Void> done = new CompletableFuture<>();
       resourcesToClose.shutdown(quietPeriod, timeout, timeUnit).addListener(f -> done.complete(null));
       return done;
