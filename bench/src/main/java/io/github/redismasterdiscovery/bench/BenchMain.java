@@ -19,7 +19,12 @@ import java.util.stream.Collectors;
  * to {@code docs/benchmarks-replica-reads.md} on its own so that it can be run alone; {@code patterns} runs the usage
  * patterns through failover ({@link UsagePatterns}), {@code bench.failovers} (3 there) per client and fault, written to
  * {@code docs/benchmarks-usage-patterns.md} on its own; {@code testkit} times the testkit's topology start as processes
- * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own).
+ * and as containers of {@code bench.image}, written to {@code docs/benchmarks-testkit.md}, also on its own; {@code fleet} runs
+ * {@link Fleet}, N simulated pods that share nothing a server sees, for each N of {@code bench.fleet.sizes} (5,100,500,1000), after an
+ * equivalence check of {@code bench.fleet.equivalence} pods (5; 0 skips it), pods isolated as {@code bench.fleet.isolation}
+ * (CLASS_LOADER or CLIENT_NAME), rest windows of {@code bench.fleet.rest} s (10), written to {@code docs/benchmarks-fleet.md} and
+ * {@code bench/results/fleet.jsonl}; with {@code bench.fleet.keep=true} the results of the last run ({@code
+ * bench/results/fleet-results.json}) are kept where this run does not replace them).
  */
 public final class BenchMain {
 
@@ -65,6 +70,13 @@ public final class BenchMain {
         return; // run alone: docs/benchmarks.md keeps its last full run
       }
     }
+    if (sections.contains("fleet")) {
+      runFleet(root);
+      if (!sections.contains("steady") && !sections.contains("failover") && !sections.contains("scale") && !sections.contains("reads")
+          && !sections.contains("patterns")) {
+        return; // run alone: written to docs/benchmarks-fleet.md
+      }
+    }
     if (sections.contains("reads")) {
       ReplicaReadsBench reads = new ReplicaReadsBench();
       long readsStart = System.nanoTime();
@@ -104,6 +116,106 @@ public final class BenchMain {
     Files.writeString(root.resolve("docs/benchmarks.md"), markdown(steady, failover, scale, machine, versions, command, settings, minutes));
     Files.writeString(root.resolve("bench/results/latest.json"), json(steady, failover, scale, machine, versions, settings));
     System.out.println(Files.readString(root.resolve("docs/benchmarks.md")));
+  }
+
+  /** The fleet section: the equivalence check, then every size; the document is rewritten after each, so a size that fails keeps the others. */
+  private static void runFleet(Path root) throws Exception {
+    String sizes = System.getProperty("bench.fleet.sizes", "5,100,500,1000");
+    int equivalence = Integer.getInteger("bench.fleet.equivalence", 5);
+    int rest = Integer.getInteger("bench.fleet.rest", 10);
+    PodLoader.Isolation isolation = PodLoader.Isolation.valueOf(System.getProperty("bench.fleet.isolation", "CLASS_LOADER"));
+    Fleet fleet = new Fleet(isolation, rest);
+    if (Boolean.getBoolean("bench.fleet.keep")) {
+      fleet.load(root.resolve("bench/results/fleet-results.json")); // merge with an earlier run: same size and phase replaced
+    }
+    long start = System.nanoTime();
+    String reproduce = fleetCommand(sizes, equivalence, rest, isolation);
+    if (equivalence > 0) {
+      fleet.equivalence(equivalence, Integer.getInteger("bench.fleet.equivalenceWindow", 31));
+      writeFleet(root, fleet, start, reproduce);
+    }
+    boolean ran = equivalence > 0;
+    for (String size : sizes.split(",")) {
+      if (!size.isBlank()) {
+        fleet.run(Integer.parseInt(size.trim()));
+        writeFleet(root, fleet, start, reproduce);
+        ran = true;
+      }
+    }
+    if (!ran) {
+      // nothing run (bench.fleet.sizes empty, bench.fleet.keep=true): only the document is written again from the kept results
+      writeFleet(root, fleet, -1, fleetCommand("5,100,500,1000", 5, rest, PodLoader.Isolation.CLASS_LOADER));
+    }
+  }
+
+  /** Writes the document and the summaries; {@code start} -1: nothing was run, the document is rendered from the kept results. */
+  private static void writeFleet(Path root, Fleet fleet, long start, String reproduce) throws IOException {
+    String md = header("a fleet of application pods", start, "the testkit's 1 master + 2 replicas + 3 Sentinels on loopback (`down-after` "
+            + "1 s, `failover-timeout` 3 s, Redis `maxclients` default 10,000), the Kubernetes mock API, pod labels lagging Sentinel by "
+            + Fleet.LABEL_LAG.toSeconds() + " s; a fresh topology per size. Each simulated pod: `MasterDiscovery` with "
+            + "`kubernetesLabels(LabelPreset.BITNAMI)` on a `KubernetesClient` of its own and the three Sentinels (`mymaster`), all other "
+            + "settings default; a `FailoverJedisPool` (defaults); a light writer (a SET every 0.8–1.2 s). Pod 0 also runs the measured "
+            + "writer (a SET every 2 ms). Pods share nothing a server sees (see `PodLoader`: a class loader per pod, so each has its own "
+            + "Sentinel links, informer and threads); the equivalence check below compares this with pods in JVMs of their own. "
+            + "Commit " + git("rev-parse", "--short", "HEAD") + ", `core/` last changed in " + git("log", "-1", "--format=%h", "--", "core")
+            + (git("status", "--porcelain", "--", "core").isEmpty() ? "" : " **plus uncommitted changes to core/**") + "; `ulimit -n` "
+            + ulimitN(),
+        reproduce);
+    if (start < 0) {
+      md = md.replaceFirst("Latest run: [^\n]*", "Written " + Instant.now() + " from the kept results of earlier runs "
+          + "(`bench/results/fleet-results.json`; every summary line carries the date of its own run).");
+    }
+    Files.createDirectories(root.resolve("bench/results"));
+    Files.writeString(root.resolve("bench/results/fleet.jsonl"), fleet.jsonLines());
+    fleet.save(root.resolve("bench/results/fleet-results.json"));
+    Files.createDirectories(root.resolve("docs"));
+    Path doc = root.resolve("docs/benchmarks-fleet.md");
+    // Hand-written notes below this marker survive a re-run: they say what one run meant, which no table can.
+    String marker = "<!-- fleet-notes: kept when the harness rewrites this file -->";
+    String notes = "";
+    if (Files.exists(doc)) {
+      String old = Files.readString(doc);
+      int at = old.indexOf(marker);
+      notes = at < 0 ? "" : "\n" + old.substring(at);
+    }
+    Files.writeString(doc, md + fleet.markdown() + notes);
+  }
+
+  private static String fleetCommand(String sizes, int equivalence, int rest, PodLoader.Isolation isolation) {
+    return "`./mvnw -B -q -pl bench -am package org.apache.maven.plugins:maven-dependency-plugin:3.11.0:build-classpath -DskipTests "
+        + "-Dmdep.outputFile=target/classpath.txt && java -Dbench.sections=fleet -Dbench.fleet.sizes=" + sizes
+        + " -Dbench.fleet.equivalence=" + equivalence + " -Dbench.fleet.rest=" + rest + " -Dbench.fleet.isolation=" + isolation
+        + " -cp \"bench/target/classes:$(cat bench/target/classpath.txt)\" io.github.redismasterdiscovery.bench.BenchMain` (from the project "
+        + "root; one line `FLEET-SUMMARY {json}` per size and phase on stdout, all of them in `bench/results/fleet.jsonl`)";
+  }
+
+  /** The output of a git command in the working directory, "unknown" when git cannot tell. */
+  private static String git(String... args) {
+    try {
+      List<String> command = new ArrayList<>(List.of("git"));
+      command.addAll(List.of(args));
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      return p.waitFor() == 0 ? out : "unknown";
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
+  }
+
+  private static String ulimitN() {
+    try {
+      Process p = new ProcessBuilder("sh", "-c", "ulimit -n").redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes()).trim();
+      return p.waitFor() == 0 ? out : "unknown";
+    } catch (IOException e) {
+      return "unknown";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    }
   }
 
   /**
