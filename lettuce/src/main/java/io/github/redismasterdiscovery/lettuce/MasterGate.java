@@ -306,7 +306,8 @@ final class MasterGate extends ChannelDuplexHandler {
    * not run: its commands fail as not run, and so does everything held behind them.
    */
   private void failInFlight(String why) {
-    boolean inTransaction = false;
+    // Answered commands leave from the head, in order: a MULTI no longer here was answered, and all still here came after it.
+    boolean inTransaction = openMulti != null && !sent.contains(openMulti);
     for (RedisCommand<?, ?, ?> c : sent) {
       if (c == openMulti) {
         inTransaction = true;

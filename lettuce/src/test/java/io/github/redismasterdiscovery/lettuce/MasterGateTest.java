@@ -189,7 +189,9 @@ class MasterGateTest {
 
   @Test
   void aTransactionOpenAtTheSwitchFailsWholeAndItsLaterCommandsAreRefusedOnTheNextChannel() {
-    channel.writeAndFlush(command(CommandType.MULTI)).syncUninterruptibly();
+    AsyncCommand<String, String, String> multi = command(CommandType.MULTI);
+    channel.writeAndFlush(multi).syncUninterruptibly();
+    multi.complete(); // +OK: answered, as it is long before the switch
     AsyncCommand<String, String, String> queued = command(CommandType.SET);
     channel.writeAndFlush(new TransactionalCommand<>(queued));
     follower.current = 2;
