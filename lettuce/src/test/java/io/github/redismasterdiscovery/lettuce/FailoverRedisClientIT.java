@@ -46,7 +46,7 @@ class FailoverRedisClientIT {
       long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
       await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(promotedAt) > 300);
       writers.close();
-      List<String> lost = writers.missingOn(t, next);
+      List<String> lost = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       System.out.printf("plain Lettuce (Sentinel), SENTINEL FAILOVER, 3 writers: %d of %d acknowledged writes missing from the new master; "
           + "%d errors%n", lost.size(), writers.acks.size(), writers.failures.size());
       assertThat(lost).as("acknowledged by the old master after the promotion, then lost").isNotEmpty();
@@ -81,7 +81,7 @@ class FailoverRedisClientIT {
         }
         writers.close();
 
-        List<String> lost = writers.missingOn(t, next);
+        List<String> lost = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
         try (var j = t.connect(next)) {
           for (int i = 0; i < 20; i++) {
             assertThat(j.exists("idle:after:" + i)).as("idle:after:%d, written on a connection opened before the failover", i).isTrue();
@@ -123,7 +123,7 @@ class FailoverRedisClientIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(promotedAt) > 300);
         writers.close();
 
-        List<String> missing = writers.missingOn(t, next);
+        List<String> missing = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
         java.util.Set<String> missingKeys = new java.util.HashSet<>(missing);
         long lostBeforeKill = writers.acks.stream().filter(a -> a.atNanos() < killedAt && missingKeys.contains(a.key())).count();
         System.out.printf("FailoverRedisClient, kill -9, 3 writers: promotion %d ms after the kill; promotion -> first ack after it %.1f ms; "

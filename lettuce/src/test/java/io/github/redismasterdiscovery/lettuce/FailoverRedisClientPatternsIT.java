@@ -137,7 +137,7 @@ class FailoverRedisClientPatternsIT {
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(frozenAt) > 600);
         writers.close();
-        List<String> lost = writers.missingOn(t, master);
+        List<String> lost = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
         System.out.printf("stall of 600 ms (down-after 1000 ms): longest pause between acks %d ms; %d lost; %d errors; %s%n",
             writers.longestPauseAfter(frozenAt) / 1_000_000, lost.size(), writers.failures.size(), client.failoverStats());
         assertThat(t.awaitAgreedMaster(Duration.ofSeconds(10))).as("Sentinel did not fail over").isSameAs(master);
@@ -173,7 +173,7 @@ class FailoverRedisClientPatternsIT {
         long switchedAt = System.nanoTime();
         await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(switchedAt) > 300);
         writers.close();
-        java.util.Set<String> missing = new java.util.HashSet<>(writers.missingOn(t, next));
+        java.util.Set<String> missing = new java.util.HashSet<>(writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20))));
         long missingAfterSwitch = writers.acks.stream().filter(a -> a.atNanos() > switchedAt && missing.contains(a.key())).count();
         System.out.printf("labels only (no fence), SENTINEL FAILOVER, label moved 1 s late: %d of %d acknowledged writes missing from the "
             + "new master (acknowledged by the old one before the label moved), %d after the switch; %d errors; %s%n",

@@ -50,7 +50,7 @@ class RepeatedFailoverIT {
             long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
             await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(promotedAt) > 300);
             micros.add(writers.firstAckAfter(promotedAt) / 1_000);
-            assertThat(writers.missingOn(t, next)).as("failover %d: acknowledged writes missing from the new master", i + 1).isEmpty();
+            assertThat(writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)))).as("failover %d: acknowledged writes missing from the new master", i + 1).isEmpty();
             assertThat(writers.failures).as("failover %d: errors surfaced:\n  %s", i + 1, writers.failureSummary()).isEmpty();
             master = t.awaitHealthy(Duration.ofSeconds(60)); // the old master demoted and resynced: ready for the next
           }

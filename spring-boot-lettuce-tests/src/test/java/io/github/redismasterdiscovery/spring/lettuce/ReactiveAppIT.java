@@ -155,7 +155,7 @@ class ReactiveAppIT {
       long promotedAt = watch.promotedAtNanos(Duration.ofSeconds(20));
       await().atMost(Duration.ofSeconds(10)).until(() -> clients.ackedAfter(promotedAt) > 300);
       clients.close();
-      Set<String> lost = clients.missingOn(t, next);
+      Set<String> lost = clients.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       long firstAfter = clients.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       System.out.printf("WebFlux + ReactiveStringRedisTemplate, SENTINEL FAILOVER, %d HTTP clients: promotion -> first 200 after it %.1f ms; "
           + "%d of %d acknowledged (200) writes missing from the new master; %d errors; %s%n", CLIENTS, firstAfter / 1e6, lost.size(),
@@ -179,7 +179,7 @@ class ReactiveAppIT {
       long switchedSeen = System.nanoTime();
       await().atMost(Duration.ofSeconds(10)).until(() -> clients.ackedAfter(switchedSeen) > 300);
       clients.close();
-      Set<String> missing = clients.missingOn(t, next);
+      Set<String> missing = clients.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       long missingAfterKill = clients.acks.stream().filter(a -> a.atNanos() > killedAt && missing.contains(a.key())).count();
       System.out.printf("WebFlux + ReactiveStringRedisTemplate, kill -9, %d HTTP clients: %d errors answered %s; %d acknowledged before the "
           + "kill lost to asynchronous replication%n", CLIENTS, clients.errors.size(), clients.errors, missing.size());

@@ -202,7 +202,7 @@ class SpringLettuceFailoverIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(promotedAt) > 400);
       assertNewsArrives(template, news, "after the failover");
       writers.close();
-      Set<String> lost = writers.missingOn(t, next);
+      Set<String> lost = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       long firstAfter = writers.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       FailoverLettuceConnectionFactory factory = app.getBean(FailoverLettuceConnectionFactory.class);
       System.out.printf("Spring on Lettuce, SENTINEL FAILOVER, 2 template + 2 reactive writers: promotion -> first ack after it %.1f ms; "
@@ -241,7 +241,7 @@ class SpringLettuceFailoverIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> writers.ackedAfter(promotedAt) > 400);
       assertNewsArrives(template, news, "after the kill");
       writers.close();
-      Set<String> missing = writers.missingOn(t, next);
+      Set<String> missing = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       long missingAfterKill = writers.acks.stream().filter(a -> a.atNanos() > killedAt && missing.contains(a.key())).count();
       long firstAfter = writers.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       System.out.printf("Spring on Lettuce, kill -9, 4 writers: promotion %d ms after the kill, first ack %.1f ms after it; %d errors: %s; "
