@@ -29,6 +29,8 @@ import org.springframework.boot.ssl.SslBundle;
 import org.springframework.boot.ssl.SslOptions;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Conditional;
+import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.connection.RedisPassword;
@@ -41,17 +43,21 @@ import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisPoolConfig;
 
 /**
- * A {@link MasterDiscovery} from {@code redis-master-discovery.*} and a
- * {@link FailoverJedisConnectionFactory} on it, configured from {@code spring.data.redis.*} like
- * Boot's own Jedis factory, so {@code RedisTemplate}, caches and Spring Session follow the master.
- * Runs before Boot's Redis auto-configuration, whose connection factories then step aside; every
- * bean steps aside for the application's own.
+ * A {@link MasterDiscovery} from {@code redis-master-discovery.*} and a connection factory on it,
+ * configured from {@code spring.data.redis.*} like Boot's own, so {@code RedisTemplate},
+ * {@code ReactiveRedisTemplate} (Lettuce), caches and Spring Session follow the master. The client is
+ * chosen as Boot chooses it: Lettuce ({@link FailoverLettuceConnectionFactory}, with Lettuce and
+ * {@code rmd-lettuce} on the classpath) unless {@code spring.data.redis.client-type=jedis}, else Jedis
+ * ({@link FailoverJedisConnectionFactory}); with {@code client-type=lettuce} and no Lettuce, everything
+ * backs off ({@link ClientTypeCondition}). Runs before Boot's Redis auto-configuration, whose
+ * connection factories then step aside; every bean steps aside for the application's own.
  */
 @AutoConfiguration(before = DataRedisAutoConfiguration.class)
 @ConditionalOnClass({ MasterDiscovery.class, JedisConnectionFactory.class, Jedis.class, GenericObjectPool.class })
 @ConditionalOnBooleanProperty(name = "redis-master-discovery.enabled", matchIfMissing = true)
-@ConditionalOnProperty(name = "spring.data.redis.client-type", havingValue = "jedis", matchIfMissing = true)
+@Conditional(ClientTypeCondition.class)
 @EnableConfigurationProperties({ RedisMasterDiscoveryProperties.class, DataRedisProperties.class })
+@Import(LettuceFactoryConfiguration.class) // its factory is registered first: the Jedis one below then steps aside
 public class RedisMasterDiscoveryAutoConfiguration {
 
   private static final Logger log = LoggerFactory.getLogger(RedisMasterDiscoveryAutoConfiguration.class);
@@ -136,9 +142,14 @@ public class RedisMasterDiscoveryAutoConfiguration {
         String.join(". ", actions) + ". Start-up gave up at once: waiting longer (redis-master-discovery.startup-timeout) cannot help.");
   }
 
-  /** Boot's Jedis factory, with a pool that follows the master; pooling is always on. */
+  /**
+   * Boot's Jedis factory, with a pool that follows the master; pooling is always on. With
+   * {@code spring.data.redis.client-type=jedis}, or when the Lettuce factory is not there (no Lettuce
+   * or no {@code rmd-lettuce} on the classpath).
+   */
   @Bean
   @ConditionalOnMissingBean(RedisConnectionFactory.class)
+  @ConditionalOnProperty(name = "spring.data.redis.client-type", havingValue = "jedis", matchIfMissing = true)
   FailoverJedisConnectionFactory redisConnectionFactory(MasterDiscovery discovery, RedisMasterDiscoveryProperties properties,
       DataRedisProperties redis, ObjectProvider<DataRedisConnectionDetails> connectionDetails, Environment environment,
       ObjectProvider<JedisClientConfigurationBuilderCustomizer> customizers) {

@@ -8,6 +8,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 /** {@link RedisMasterDiscoveryMetrics}, bound by Boot's metrics support to every registry. */
 @AutoConfiguration(after = RedisMasterDiscoveryAutoConfiguration.class)
@@ -19,5 +20,17 @@ public class RedisMasterDiscoveryMetricsAutoConfiguration {
   @ConditionalOnMissingBean
   RedisMasterDiscoveryMetrics redisMasterDiscoveryMetrics(MasterDiscovery discovery, ObjectProvider<FailoverJedisConnectionFactory> factory) {
     return new RedisMasterDiscoveryMetrics(discovery, factory.getIfAvailable());
+  }
+
+  /** The factory's failover meters when it is the Lettuce one. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnClass(name = { "io.lettuce.core.RedisClient", "io.github.redismasterdiscovery.lettuce.FailoverRedisClient" })
+  static class OnLettuce {
+    @Bean
+    @ConditionalOnBean(FailoverLettuceConnectionFactory.class)
+    @ConditionalOnMissingBean(name = "redisMasterDiscoveryLettuceMetrics")
+    MeterBinder redisMasterDiscoveryLettuceMetrics(FailoverLettuceConnectionFactory factory) {
+      return new LettuceFailoverMetrics(factory);
+    }
   }
 }
