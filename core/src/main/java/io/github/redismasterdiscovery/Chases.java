@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import redis.clients.jedis.HostAndPort;
 
@@ -91,9 +92,10 @@ final class Chases {
 
   private final Map<HostAndPort, Chase> chases = new HashMap<>();
   private final long timeoutNanos;
-  private final RandomGenerator random;
+  private final Supplier<RandomGenerator> random;
 
-  Chases(Duration timeout, RandomGenerator random) {
+  /** @param random the calling thread's randomness, asked each time (see {@link DiscoveryLoop.Env#random()}) */
+  Chases(Duration timeout, Supplier<RandomGenerator> random) {
     this.timeoutNanos = timeout.toNanos();
     this.random = random;
   }
@@ -105,7 +107,11 @@ final class Chases {
    */
   Plan propose(HostAndPort candidate, SourceKind source, String why, long now) {
     Chase c = chases.get(candidate);
-    if (c == null || c.answeredMaster) {
+    if (c != null && c.answeredMaster) {
+      c.deadlineNanos = now + timeoutNanos; // already a hint for rounds, which weigh it; asking again would bypass the budget
+      return null;
+    }
+    if (c == null) {
       c = new Chase(candidate, source, why, now, now + timeoutNanos);
       chases.put(candidate, c);
       c.followUps = 1;
@@ -171,7 +177,7 @@ final class Chases {
       delay = FOLLOW_UP_MILLIS * MS;
     } else {
       long base = now - c.startNanos < SLOW_AFTER_MILLIS * MS ? TAIL_MILLIS : LATE_TAIL_MILLIS;
-      delay = (long) (base * MS * (0.5 + random.nextDouble())); // uniform in [base/2, 3 base/2): a fleet spreads out
+      delay = (long) (base * MS * (0.5 + random.get().nextDouble())); // uniform in [base/2, 3 base/2): a fleet spreads out
     }
     delay = Math.max(delay, c.budgetWait(now));
     c.nextDueNanos = now + delay;

@@ -52,7 +52,8 @@ final class Decider {
    *     but trusted like a source's hints
    * @param lineage replication ids of masters verified before: a probe-only claimant must share one
    * @param superseded replication ids a verified master was promoted away from: while the current
-   *     master stalls, a claimant still carrying one is the old master Sentinel has not demoted yet
+   *     master does not answer master, a claimant still carrying one is the old master Sentinel has
+   *     not demoted yet (the caller bounds how long, when no master is followed)
    */
   record Inputs(HostAndPort current, SourceKind currentSource, Map<HostAndPort, SourceKind> hints, HostAndPort sentinelMajority,
       Set<HostAndPort> known, Set<HostAndPort> configured, Set<String> lineage, Set<String> superseded) {
@@ -62,11 +63,6 @@ final class Decider {
       this(current, currentSource, hints, sentinelMajority, known, configured, lineage, Set.of());
     }
 
-    /** The current master stalls (no reply in time, not a refused connection): a failover of its own is not proven. */
-    boolean currentStalls(Map<HostAndPort, NodeRole> roles) {
-      NodeRole r = current == null ? null : roles.get(current);
-      return r != null && r.kind() == NodeRole.Kind.SILENT;
-    }
   }
 
   /**
@@ -120,7 +116,7 @@ final class Decider {
         });
       } else if (distinct(claimants, roles).size() >= 2) {
         needIds.addAll(claimants);
-      } else if (!claimants.isEmpty() && !in.superseded().isEmpty() && in.currentStalls(roles)) {
+      } else if (!claimants.isEmpty() && !in.superseded().isEmpty() && !claimants.contains(in.current())) {
         needIds.addAll(claimants); // is the one claimant the old master the stalled one was promoted from?
       }
       if (needIds.isEmpty()) {
@@ -148,9 +144,9 @@ final class Decider {
           + " no replication history with this group (or INFO replication is not allowed); ignored");
     }
     List<HostAndPort> superseded = new ArrayList<>(superseded(claimants, roles, ids));
-    if (in.currentStalls(roles)) {
-      // The master we follow was promoted from these and is only slow (a fork for a replica's resync, a stall): going back
-      // to its predecessor, which Sentinel has not demoted yet, would write where Redis will throw the writes away.
+    if (!claimants.contains(in.current())) {
+      // The master we follow (or followed last) was promoted from these; it stalls, died or is gone: going back to its
+      // predecessor, which Sentinel has not demoted yet, would write where Redis will throw the writes away.
       for (HostAndPort c : claimants) {
         if (!superseded.contains(c) && ids.containsKey(c) && in.superseded().contains(ids.get(c).replid())) {
           superseded.add(c);

@@ -83,7 +83,11 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       notify(task);
     }
 
-    /** Randomness for jitter (safe to call from any thread): a fleet of discoveries must not act in lockstep. */
+    /**
+     * Randomness for jitter, for the calling thread: call it each time (the default is
+     * {@link ThreadLocalRandom#current()}, whose numbers are seeded per thread only once a thread
+     * has called it). A fleet of discoveries must not act in lockstep.
+     */
     default RandomGenerator random() {
       return ThreadLocalRandom.current();
     }
@@ -129,8 +133,14 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   // Guarded by monitor.
   private final Map<SourceKind, SourceState> states = new EnumMap<>(SourceKind.class);
   private final Set<String> lineage = new LinkedHashSet<>();
-  /** Replication ids verified masters were promoted away from (their {@code master_replid2}). */
-  private final Set<String> superseded = new LinkedHashSet<>();
+  /** Replication ids verified masters were promoted away from (their {@code master_replid2}), and when (nanoTime). */
+  private final Map<String, Long> superseded = new LinkedHashMap<>();
+  /**
+   * How long, with no master verified, a node still carrying a superseded replication id is refused:
+   * Sentinel demotes an old master at its next {@code INFO} (every 10 s); one that carries it for
+   * longer was made master again by someone (a {@code REPLICAOF NO ONE} on a master keeps its id).
+   */
+  static final Duration SUPERSEDED_WITHOUT_MASTER = Duration.ofSeconds(30);
   private RoleProbe.ReplicationIds currentIds;
   private String currentRunId;
   private String lastKnownRunId;
@@ -173,7 +183,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     this.configuredNodes = Set.copyOf(configuredNodes);
     this.listeners = listeners;
     this.fence = new WriteFence(timing.writeFence(), timing.writeFenceTimeout());
-    this.chases = new Chases(timing.chaseTimeout(), env.random());
+    this.chases = new Chases(timing.chaseTimeout(), env::random);
     Instant now = env.now();
     for (Source s : sources) {
       states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
@@ -240,8 +250,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     if (repeat) {
       log.debug("Redis master discovery: {} failed again: {}", where, e.toString());
     } else {
-      log.error("Redis master discovery: {} failed; the loop goes on (next round in at most {} ms)", where,
-          timing.probeInterval().toMillis(), e);
+      log.error("Redis master discovery: {} failed; the loop goes on (next round within {} ms)", where,
+          timing.probeInterval().toMillis() * 5, e); // the longest back-off: 4 x probeInterval, +25 % jitter
     }
   }
 
@@ -559,7 +569,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     if (p != null) {
       p.announce();
     }
-    checkNow(); // confirm with a full round (cheap), or decide when succession could not be shown
+    checkNow(p == null); // confirm with a full round (cheap), or decide at once when succession could not be shown
   }
 
   // ---------------------------------------------------------------- rounds
@@ -591,7 +601,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
       Set<HostAndPort> known = new LinkedHashSet<>(knownNodes.asMap().keySet());
       known.removeIf(n -> !translator.stillValid(n)); // an address no Service gives out any more is never contacted again
       inputs = new Decider.Inputs(current, s.source().orElse(null), hints, sentinel == null ? null : sentinel.majority(),
-          known, configuredNodes, Set.copyOf(lineage), Set.copyOf(superseded));
+          known, configuredNodes, Set.copyOf(lineage), supersededNow(current, now));
     }
     Decider.decide(inputs, probe).whenComplete((d, error) -> finishRound(inputs, d, error));
   }
@@ -692,7 +702,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     }
     HostAndPort majority = sentinel == null ? null : sentinel.majority();
     RoleProbe.ReplicationIds majorityIds = majority == null ? null : d.ids().get(majority);
-    boolean majorityIsPredecessor = majorityIds != null && superseded.contains(majorityIds.replid()); // Sentinels not caught up yet
+    boolean majorityIsPredecessor = majorityIds != null && superseded.containsKey(majorityIds.replid()); // Sentinels not caught up yet
     if (majority != null && !majority.equals(current) && !majorityIsPredecessor) {
       return false;
     }
@@ -803,11 +813,26 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private void remember(RoleProbe.ReplicationIds ids) {
     lineage.add(ids.replid());
     if (ids.replid2() != null && !ids.replid2().equals(RoleProbe.ReplicationIds.NONE)) {
-      superseded.add(ids.replid2());
+      superseded.putIfAbsent(ids.replid2(), env.nanoTime());
     }
     superseded.remove(ids.replid()); // promoted again since: its id is current, not superseded
     trim(lineage);
-    trim(superseded);
+    trim(superseded.keySet());
+  }
+
+  /**
+   * The superseded ids a round refuses claimants by: all of them while a master is followed (it may
+   * stall, its predecessor may not be demoted yet); with none, only those superseded within
+   * {@link #SUPERSEDED_WITHOUT_MASTER}. Caller holds the monitor.
+   */
+  private Set<String> supersededNow(HostAndPort current, long now) {
+    Set<String> out = new LinkedHashSet<>();
+    superseded.forEach((id, at) -> {
+      if (current != null || now - at < SUPERSEDED_WITHOUT_MASTER.toNanos()) {
+        out.add(id);
+      }
+    });
+    return out;
   }
 
   private static void trim(Set<String> ids) {

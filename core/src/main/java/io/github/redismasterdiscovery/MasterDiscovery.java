@@ -341,7 +341,9 @@ public final class MasterDiscovery implements AutoCloseable {
 
   /**
    * Asks for an evaluation round now, for example after a client saw {@code READONLY} or a broken
-   * connection. Returns at once; rounds requested while one is running are merged.
+   * connection. Returns at once; rounds requested while one is running are merged. While no master
+   * is verified, rounds are spaced {@code probeInterval}, then twice and four times it (jittered),
+   * whoever asks, so a fleet whose master died does not probe at its writers' failure rate.
    */
   public void checkNow() {
     loop.checkNow();

@@ -490,9 +490,10 @@ final class ReplicaSet implements MasterListener, AutoCloseable {
       state = why;
     }
 
-    /** Out of the read set until proven again. */
+    /** Out of the read set until proven again, by asking it directly: the master's view of it is not enough after this. */
     void drop(String why) {
       proof = null;
+      rttNanos = Long.MAX_VALUE; // the next check asks it (see check()), so one this pod cannot reach stays out
       state = why;
       noteServing(false);
     }

@@ -220,7 +220,7 @@ final class SentinelLinks {
           sub = new Jedis(address, subscriberConfig);
           subscriber = sub;
           for (String name : masterNames()) {
-            ask(sub, name); // before subscribing: a switch in between is caught by the re-query below
+            ask(sub, name); // before subscribing: a switch in between shows as a disagreement with the proven master
           }
           PubSub ps = new PubSub(this);
           pubSub = ps;

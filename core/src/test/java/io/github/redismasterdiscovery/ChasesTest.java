@@ -22,7 +22,7 @@ class ChasesTest {
   /** Jitter pinned to the middle of its window, so delays are exact. */
   static final RandomGenerator MIDDLE = () -> Long.MIN_VALUE; // nextDouble() == 0.5
 
-  final Chases chases = new Chases(Duration.ofSeconds(10), MIDDLE);
+  final Chases chases = new Chases(Duration.ofSeconds(10), () -> MIDDLE);
 
   @Test
   void aNamedCandidateIsAskedAtOnceAndNamingItAgainRenewsTheDeadline() {
@@ -54,7 +54,8 @@ class ChasesTest {
 
   @Test
   void theTailIsSpreadOverHalfToOneAndAHalfTimesItsBase() {
-    Chases spread = new Chases(Duration.ofSeconds(10), new SplittableRandom(7));
+    SplittableRandom seeded = new SplittableRandom(7);
+    Chases spread = new Chases(Duration.ofSeconds(10), () -> seeded);
     Chases.Chase c = spread.propose(B, SourceKind.SENTINEL, "x", 0).chase();
     c.followUps = 0;
     List<Long> delays = new ArrayList<>();
@@ -100,7 +101,9 @@ class ChasesTest {
     Map<HostAndPort, SourceKind> hints = new LinkedHashMap<>();
     chases.addHints(hints, 20 * MS);
     assertThat(hints).containsEntry(B, SourceKind.SENTINEL);
-    assertThat(chases.propose(B, SourceKind.KUBERNETES, "again", 30 * MS)).as("a master answer is re-asked when named again").isNotNull();
+    assertThat(chases.propose(B, SourceKind.KUBERNETES, "again", 30 * MS)).as("a master answer is a hint: not asked again, budget or not")
+        .isNull();
+    assertThat(c.deadlineNanos).as("named again: a hint for longer").isEqualTo(10_030 * MS);
     chases.adopted(B);
     hints.clear();
     chases.addHints(hints, 40 * MS);

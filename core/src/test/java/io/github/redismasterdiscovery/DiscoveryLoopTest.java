@@ -356,6 +356,21 @@ class DiscoveryLoopTest {
   }
 
   @Test
+  void aPromotedMasterThatDiesLeavesNoMasterRatherThanItsUndemotedPredecessorForAWhile() {
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A
+    loop.proposed(B, SourceKind.SENTINEL, "+failover-state-wait-promotion");
+    assertThat(loop.snapshot().master()).contains(B);
+    probe.roles.put(B, NodeRole.unreachable(B + ": cannot connect (Connection refused)")); // killed right after the failover
+    loop.checkNow();
+    env.advance(Duration.ofSeconds(20));
+    assertThat(loop.snapshot().master()).as("A still carries the id B was promoted away from: Sentinel may demote it any time")
+        .isEmpty();
+    env.advance(DiscoveryLoop.SUPERSEDED_WITHOUT_MASTER);
+    assertThat(loop.snapshot().master()).as("a master that long with that id was made master again on purpose").contains(A);
+  }
+
+  @Test
   void poolsDoubtingADeadMasterAtTheirWritersRateDoNotProbeAtThatRate() {
     probe.roles.put(A, NodeRole.unreachable(A + ": cannot connect (Connection refused)"));
     probe.roles.put(B, NodeRole.replicaOf(A));

@@ -190,11 +190,18 @@ public final class FailoverRedisClient extends RedisClient {
     if (!shutDown.compareAndSet(false, true)) {
       return closed;
     }
-    return closed.thenCompose(v -> {
+    // The client's own resources are shut down whether or not Lettuce's shutdown failed: their Netty threads keep a JVM alive.
+    return closed.handle((v, failure) -> {
       CompletableFuture<Void> done = new CompletableFuture<>();
-      resourcesToClose.shutdown(quietPeriod, timeout, timeUnit).addListener(f -> done.complete(null));
+      resourcesToClose.shutdown(quietPeriod, timeout, timeUnit).addListener(f -> {
+        if (failure != null) {
+          done.completeExceptionally(failure);
+        } else {
+          done.complete(null);
+        }
+      });
       return done;
-    }).whenComplete((v, t) -> timer.stop());
+    }).thenCompose(java.util.function.Function.identity()).whenComplete((v, t) -> timer.stop());
   }
 
   @Override
