@@ -15,13 +15,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.SpringBootConfiguration;
@@ -34,9 +28,6 @@ import org.springframework.data.redis.core.ReactiveStringRedisTemplate;
 import org.springframework.web.reactive.function.server.RouterFunction;
 import org.springframework.web.reactive.function.server.RouterFunctions;
 import org.springframework.web.reactive.function.server.ServerResponse;
-import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Pipeline;
-import redis.clients.jedis.Response;
 
 /**
  * A reactive application, as a user writes one: WebFlux on Netty, a handler that stores through
@@ -62,67 +53,23 @@ class ReactiveAppIT {
     }
   }
 
-  record Ack(String key, long atNanos) {}
-
-  static final class Clients {
-    final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
-    final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-    final AtomicBoolean stop = new AtomicBoolean();
-    final List<Thread> threads = new ArrayList<>();
-
-    Clients(int port) {
-      HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-      for (int c = 0; c < CLIENTS; c++) {
-        String prefix = "c" + c + "-";
-        threads.add(new Thread(() -> {
-          for (long n = 0; !stop.get(); n++) {
-            String id = prefix + n;
-            try {
-              HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/items/" + id))
-                  .PUT(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
-              if (r.statusCode() == 200) {
-                acks.add(new Ack("item:" + id, System.nanoTime()));
-              } else {
-                errors.add(r.statusCode() + " " + r.body());
-              }
-            } catch (Exception e) {
-              errors.add(e.toString());
-            }
-            LockSupport.parkNanos(2_000_000);
-          }
-        }, "http-client-" + c));
-      }
-      threads.forEach(Thread::start);
-    }
-
-    long ackedAfter(long nanos) {
-      return acks.stream().filter(a -> a.atNanos() > nanos).count();
-    }
-
-    public void close() throws InterruptedException {
-      stop.set(true);
-      for (Thread th : threads) {
-        th.join(45_000);
-        assertThat(th.isAlive()).as("%s stuck", th.getName()).isFalse();
-      }
-    }
-
-    Set<String> missingOn(RedisHaTopology t, RedisProcess node) {
-      List<Ack> all = new ArrayList<>(acks);
-      Set<String> out = new HashSet<>();
-      try (Jedis jedis = t.connect(node)) {
-        Pipeline p = jedis.pipelined();
-        List<Response<Boolean>> answers = new ArrayList<>();
-        all.forEach(a -> answers.add(p.exists(a.key())));
-        p.sync();
-        for (int i = 0; i < all.size(); i++) {
-          if (!answers.get(i).get()) {
-            out.add(all.get(i).key());
-          }
+  /** HTTP clients, each a PUT every 2 ms; a 200 is an acknowledged write. */
+  static AckedWrites clients(int port) {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    AckedWrites writes = new AckedWrites();
+    for (int c = 0; c < CLIENTS; c++) {
+      String prefix = "c" + c + "-";
+      writes.writer("http-client-" + c, n -> {
+        String id = prefix + n;
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/items/" + id))
+            .PUT(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+          throw new IllegalStateException(r.statusCode() + " " + r.body());
         }
-      }
-      return out;
+        return "item:" + id;
+      });
     }
+    return writes.start();
   }
 
   private static ConfigurableApplicationContext start(RedisHaTopology t, KubernetesClient k8s) {
@@ -147,7 +94,7 @@ class ReactiveAppIT {
     RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
     try (KubernetesClient k8s = t.kubernetes().newClient(); ConfigurableApplicationContext app = start(t, k8s)) {
       app.getBean(MasterDiscovery.class).awaitMaster(Duration.ofSeconds(10));
-      Clients clients = new Clients(port(app));
+      AckedWrites clients = clients(port(app));
       await().atMost(Duration.ofSeconds(10)).until(() -> clients.acks.size() > 200);
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(20));
       t.failover();
@@ -156,7 +103,7 @@ class ReactiveAppIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> clients.ackedAfter(promotedAt) > 300);
       clients.close();
       Set<String> lost = clients.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
-      long firstAfter = clients.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
+      long firstAfter = clients.acks.stream().mapToLong(AckedWrites.Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       System.out.printf("WebFlux + ReactiveStringRedisTemplate, SENTINEL FAILOVER, %d HTTP clients: promotion -> first 200 after it %.1f ms; "
           + "%d of %d acknowledged (200) writes missing from the new master; %d errors; %s%n", CLIENTS, firstAfter / 1e6, lost.size(),
           clients.acks.size(), clients.errors.size(), app.getBean(FailoverLettuceConnectionFactory.class).failoverStats().orElseThrow());
@@ -171,7 +118,7 @@ class ReactiveAppIT {
     RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
     try (KubernetesClient k8s = t.kubernetes().newClient(); ConfigurableApplicationContext app = start(t, k8s)) {
       app.getBean(MasterDiscovery.class).awaitMaster(Duration.ofSeconds(10));
-      Clients clients = new Clients(port(app));
+      AckedWrites clients = clients(port(app));
       await().atMost(Duration.ofSeconds(10)).until(() -> clients.acks.size() > 200);
       long killedAt = System.nanoTime();
       old.kill();

@@ -15,17 +15,12 @@ import io.github.redismasterdiscovery.testkit.RedisProcess;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.SpringBootConfiguration;
@@ -42,8 +37,6 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.listener.ChannelTopic;
 import org.springframework.data.redis.listener.RedisMessageListenerContainer;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.Pipeline;
-import redis.clients.jedis.Response;
 
 /**
  * A Spring Boot application on Boot's default client, Lettuce, with the starter and only documented
@@ -94,67 +87,23 @@ class SpringLettuceFailoverIT {
     final BlockingQueue<String> received = new LinkedBlockingQueue<>();
   }
 
-  record Ack(String key, long atNanos) {}
-
   /** Two blocking template writers and two reactive ones, one command at a time each, a SET every 2 ms. */
-  static final class Writers {
-    final ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
-    final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
-    final AtomicBoolean stop = new AtomicBoolean();
-    final List<Thread> threads = new ArrayList<>();
-
-    Writers(StringRedisTemplate template, ReactiveStringRedisTemplate reactive) {
-      for (int w = 0; w < 4; w++) {
-        boolean isReactive = w >= 2;
-        String prefix = (isReactive ? "reactive:" : "template:") + w + ":";
-        threads.add(new Thread(() -> {
-          for (long n = 0; !stop.get(); n++) {
-            String key = prefix + n;
-            try {
-              if (isReactive) {
-                reactive.opsForValue().set(key, "v").block(Duration.ofSeconds(30));
-              } else {
-                template.opsForValue().set(key, "v");
-              }
-              acks.add(new Ack(key, System.nanoTime()));
-            } catch (RuntimeException e) {
-              errors.add(e.toString());
-            }
-            LockSupport.parkNanos(2_000_000);
-          }
-        }, "writer-" + prefix));
-      }
-      threads.forEach(Thread::start);
-    }
-
-    long ackedAfter(long nanos) {
-      return acks.stream().filter(a -> a.atNanos() > nanos).count();
-    }
-
-    public void close() throws InterruptedException {
-      stop.set(true);
-      for (Thread th : threads) {
-        th.join(45_000);
-        assertThat(th.isAlive()).as("%s stuck", th.getName()).isFalse();
-      }
-    }
-
-    Set<String> missingOn(RedisHaTopology t, RedisProcess node) {
-      List<Ack> all = new ArrayList<>(acks);
-      Set<String> out = new HashSet<>();
-      try (Jedis jedis = t.connect(node)) {
-        Pipeline p = jedis.pipelined();
-        List<Response<Boolean>> answers = new ArrayList<>();
-        all.forEach(a -> answers.add(p.exists(a.key())));
-        p.sync();
-        for (int i = 0; i < all.size(); i++) {
-          if (!answers.get(i).get()) {
-            out.add(all.get(i).key());
-          }
+  static AckedWrites writers(StringRedisTemplate template, ReactiveStringRedisTemplate reactive) {
+    AckedWrites writes = new AckedWrites();
+    for (int w = 0; w < 4; w++) {
+      boolean isReactive = w >= 2;
+      String prefix = (isReactive ? "reactive:" : "template:") + w + ":";
+      writes.writer("writer-" + prefix, n -> {
+        String key = prefix + n;
+        if (isReactive) {
+          reactive.opsForValue().set(key, "v").block(Duration.ofSeconds(30));
+        } else {
+          template.opsForValue().set(key, "v");
         }
-      }
-      return out;
+        return key;
+      });
     }
+    return writes.start();
   }
 
   private static ConfigurableApplicationContext start(RedisHaTopology t, KubernetesClient k8s) {
@@ -193,7 +142,7 @@ class SpringLettuceFailoverIT {
       StringRedisTemplate template = app.getBean(StringRedisTemplate.class);
       News news = app.getBean(News.class);
       assertNewsArrives(template, news, "before the failover");
-      Writers writers = new Writers(template, app.getBean(ReactiveStringRedisTemplate.class));
+      AckedWrites writers = writers(template, app.getBean(ReactiveStringRedisTemplate.class));
       await().atMost(Duration.ofSeconds(5)).until(() -> writers.acks.size() > 300);
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(20));
       t.failover();
@@ -203,7 +152,7 @@ class SpringLettuceFailoverIT {
       assertNewsArrives(template, news, "after the failover");
       writers.close();
       Set<String> lost = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
-      long firstAfter = writers.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
+      long firstAfter = writers.acks.stream().mapToLong(AckedWrites.Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       FailoverLettuceConnectionFactory factory = app.getBean(FailoverLettuceConnectionFactory.class);
       System.out.printf("Spring on Lettuce, SENTINEL FAILOVER, 2 template + 2 reactive writers: promotion -> first ack after it %.1f ms; "
           + "%d of %d acknowledged writes missing from the new master; %d errors; %s%n", firstAfter / 1e6, lost.size(), writers.acks.size(),
@@ -231,7 +180,7 @@ class SpringLettuceFailoverIT {
       StringRedisTemplate template = app.getBean(StringRedisTemplate.class);
       News news = app.getBean(News.class);
       assertNewsArrives(template, news, "before the kill");
-      Writers writers = new Writers(template, app.getBean(ReactiveStringRedisTemplate.class));
+      AckedWrites writers = writers(template, app.getBean(ReactiveStringRedisTemplate.class));
       await().atMost(Duration.ofSeconds(5)).until(() -> writers.acks.size() > 300);
       PromotionWatch watch = PromotionWatch.start(t, t.replicasOf(old), Duration.ofSeconds(20));
       long killedAt = System.nanoTime();
@@ -243,7 +192,7 @@ class SpringLettuceFailoverIT {
       writers.close();
       Set<String> missing = writers.missingOn(t, t.awaitAgreedMaster(Duration.ofSeconds(20)));
       long missingAfterKill = writers.acks.stream().filter(a -> a.atNanos() > killedAt && missing.contains(a.key())).count();
-      long firstAfter = writers.acks.stream().mapToLong(Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
+      long firstAfter = writers.acks.stream().mapToLong(AckedWrites.Ack::atNanos).filter(n -> n > promotedAt).min().orElseThrow() - promotedAt;
       System.out.printf("Spring on Lettuce, kill -9, 4 writers: promotion %d ms after the kill, first ack %.1f ms after it; %d errors: %s; "
           + "%d acknowledged before the kill lost to asynchronous replication%n", (promotedAt - killedAt) / 1_000_000, firstAfter / 1e6,
           writers.errors.size(), writers.errors, missing.size());
