@@ -19,6 +19,7 @@ import javax.tools.SimpleJavaFileObject;
 import javax.tools.StandardJavaFileManager;
 import javax.tools.ToolProvider;
 import io.github.redismasterdiscovery.spring.RedisMasterDiscoveryProperties;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.springframework.boot.context.properties.bind.BindHandler;
@@ -37,6 +38,10 @@ import org.springframework.core.io.ByteArrayResource;
  * properties. Users paste these; none may rot.
  */
 class ReadmeSnippetsTest {
+
+  /** Compiled snippets go here; JUnit deletes it after the class. */
+  @TempDir
+  static Path classes;
 
   private static final Pattern BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
 
@@ -83,7 +88,7 @@ class ReadmeSnippetsTest {
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
     StringWriter output = new StringWriter();
     try (StandardJavaFileManager files = javac.getStandardFileManager(diagnostics, null, null)) {
-      Path out = Files.createTempDirectory("rmd-snippet");
+      Path out = Files.createTempDirectory(classes, "snippet");
       JavaFileObject file = new SimpleJavaFileObject(URI.create("string:///" + name + ".java"), JavaFileObject.Kind.SOURCE) {
         @Override
         public CharSequence getCharContent(boolean ignoreEncodingErrors) {

@@ -84,6 +84,7 @@ public final class RedisBinary {
           tls = false;
         } finally {
           probe.kill();
+          RedisHaTopology.deleteRecursively(dir);
         }
       } catch (IOException e) {
         tls = false;

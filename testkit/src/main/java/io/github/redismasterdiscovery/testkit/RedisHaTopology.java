@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -53,6 +55,9 @@ public final class RedisHaTopology implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisHaTopology.class);
   private static final AtomicInteger SUBNETS = new AtomicInteger();
   private static final boolean DISTINCT_LOOPBACKS = distinctLoopbacksWork();
+
+  /** Set to {@code true} to keep {@link #directory()} after {@link #close()}. */
+  public static final String KEEP_FILES_PROPERTY = "rmd.testkit.keepFiles";
 
   private final Builder config;
   private final Path dir;
@@ -90,6 +95,15 @@ public final class RedisHaTopology implements AutoCloseable {
   /** A builder with the defaults: 2 replicas, 3 Sentinels (quorum 2), fast failover timings, a Kubernetes API. */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * The folder holding every node's and Sentinel's configuration, data and log ({@code node-0},
+   * {@code sentinel-0}, ...). {@link #close()} deletes it, unless the system property {@value
+   * #KEEP_FILES_PROPERTY} is {@code true} (to read the logs of a run afterwards).
+   */
+  public Path directory() {
+    return dir;
   }
 
   /** The Sentinel master-set name, {@code mymaster} by default. */
@@ -344,7 +358,10 @@ public final class RedisHaTopology implements AutoCloseable {
     return out.toString();
   }
 
-  /** Kills every process and stops the Kubernetes API. Idempotent. */
+  /**
+   * Kills every process, stops the Kubernetes API and deletes {@link #directory()} (unless {@value
+   * #KEEP_FILES_PROPERTY} is set). Idempotent.
+   */
   @Override
   public void close() {
     if (labels != null) {
@@ -361,6 +378,29 @@ public final class RedisHaTopology implements AutoCloseable {
       kills.add(CompletableFuture.runAsync(p::kill));
     }
     kills.forEach(CompletableFuture::join);
+    if (!Boolean.getBoolean(KEEP_FILES_PROPERTY)) {
+      deleteDirectory();
+    }
+  }
+
+  private void deleteDirectory() {
+    if (!deleteRecursively(dir)) {
+      log.warn("could not delete {} (files of a process still writing there?); set -D{}=true to keep such folders on purpose", dir,
+          KEEP_FILES_PROPERTY);
+    }
+  }
+
+  /** Deletes {@code folder} and what it holds, best effort: whether it is gone. */
+  static boolean deleteRecursively(Path folder) {
+    if (!Files.exists(folder)) {
+      return true;
+    }
+    try (Stream<Path> paths = Files.walk(folder)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | UncheckedIOException e) {
+      log.debug("could not delete {}: {}", folder, e.toString());
+    }
+    return !Files.exists(folder);
   }
 
   @Override

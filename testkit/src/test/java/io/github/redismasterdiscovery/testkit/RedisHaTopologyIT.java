@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -194,14 +195,18 @@ class RedisHaTopologyIT {
   }
 
   @Test
-  void closeLeavesNoProcessBehind() {
+  void closeLeavesNoProcessAndNoFileBehind() {
     RedisHaTopology extra = RedisHaTopology.builder().kubernetes(false).start();
     List<Long> pids = extra.nodes().stream().map(RedisProcess::pid).collect(Collectors.toList());
     extra.sentinels().forEach(s -> pids.add(s.pid()));
     assertThat(pids).hasSize(6).allMatch(p -> p > 0);
+    Path dir = extra.directory();
+    assertThat(dir.resolve("sentinel-0")).isDirectory();
     extra.close();
     extra.close(); // idempotent
     assertThat(pids).allSatisfy(p -> assertThat(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)).isFalse());
+    // A suite starts hundreds of topologies: each one's configuration files and logs go with it.
+    assertThat(dir).doesNotExist();
   }
 
   private static RedisProcess awaitNewMaster(RedisHaTopology topology, RedisProcess old) {
