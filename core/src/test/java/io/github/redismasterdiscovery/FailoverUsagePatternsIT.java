@@ -305,6 +305,63 @@ class FailoverUsagePatternsIT {
     }
   }
 
+  /**
+   * The same promise when the discovery learns of the failover from a label move alone (no Sentinel
+   * source: an operator or a chart's sidecar relabels the pods, here one second after the promotion).
+   */
+  @Test
+  void aHeldJedisAPipelineAndABlpopFollowAFailoverSeenThroughTheLabelsAlone() throws Exception {
+    RedisHaTopology t = ha.topology();
+    RedisProcess old = t.awaitHealthy(Duration.ofSeconds(60));
+    ChangeRecorder changes = new ChangeRecorder();
+    try (MasterDiscovery d = TestDiscoveries.labels(t).clientConfig(t.clientConfig()).listener(changes).build();
+        FailoverJedisPool pool = pool(d, t)) {
+      d.awaitMaster(Duration.ofSeconds(10));
+      Jedis held = pool.getResource();
+      held.set("label:before", "v");
+      Jedis forPipeline = pool.getResource();
+      Pipeline pipeline = forPipeline.pipelined();
+      for (int i = 0; i < 50; i++) {
+        pipeline.set("label:pipe:" + i, "v");
+      }
+      try (BlockingConsumer list = new BlockingConsumer(pool, false)) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> t.blockedClients(old) == 1);
+        t.failover();
+        RedisProcess next = MasterDiscoveryIT.awaitNewMaster(t, old);
+        await().atMost(Duration.ofSeconds(10)).until(() -> next.address().equals(t.labels().appliedMaster()));
+        changes.nextTo(next.address(), SWITCH.toSeconds());
+
+        assertThatThrownBy(() -> held.set("label:held", "v"))
+            .isInstanceOfSatisfying(MasterChangedException.class, e -> assertThat(e.mayHaveRun()).isFalse());
+        held.close();
+        assertThatThrownBy(() -> pipeline.set("label:pipe:50", "v")).isInstanceOf(MasterChangedException.class);
+        try {
+          forPipeline.close();
+        } catch (RuntimeException expected) {
+          // the pipeline's connection is gone
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> t.blockedClients(next) == 1);
+        List<String> acked = new ArrayList<>();
+        try (Jedis j = pool.getResource()) {
+          for (int i = 0; i < 20; i++) {
+            j.set("label:after:" + i, "v");
+            acked.add("label:after:" + i);
+          }
+          j.rpush("queue", "element");
+        }
+        assertThat(list.received.poll(10, TimeUnit.SECONDS)).isEqualTo("element");
+        assertThat(list.errors).as("one interruption, at the switch").hasSize(1);
+        RedisProcess master = t.awaitHealthy(Duration.ofSeconds(60));
+        try (Jedis j = t.connect(master)) {
+          assertThat(acked).as("every acknowledged write is on the final master").allSatisfy(k -> assertThat(j.exists(k)).isTrue());
+          assertThat(j.exists("label:held")).isFalse();
+          assertThat(j.llen("queue")).as("popped exactly once").isZero();
+        }
+        assertThat(list.received).isEmpty();
+      }
+    }
+  }
+
   /** Records every message with its sequence number. */
   private static final class Recorder extends JedisPubSub {
     final List<Long> seen = new CopyOnWriteArrayList<>();
