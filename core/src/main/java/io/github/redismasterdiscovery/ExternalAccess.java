@@ -25,10 +25,10 @@ import redis.clients.jedis.HostAndPort;
  *   <li>{@link #nodePorts(String)}: per-pod NodePort Services, reached through a node address.
  *   <li>{@link #mapper(Function)}: a function of the application's own (null: not reachable).
  * </ul>
- * A fixed map from pod names to addresses is {@link MasterDiscovery.Builder#externalAddress}.
+ * A fixed map from pod names to addresses is {@link MasterDiscoveryBuilder#externalAddress}.
  * Addresses that already are external (a Sentinel announcing the load balancer's IP) pass through.
  * The Kubernetes modes need {@code get, list, watch} on {@code services} besides pods, and a
- * {@link MasterDiscovery.Builder#kubernetesSelector release selector}.
+ * {@link MasterDiscoveryBuilder#kubernetesSelector release selector}.
  */
 public final class ExternalAccess {
 

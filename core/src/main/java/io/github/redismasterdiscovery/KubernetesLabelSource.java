@@ -31,7 +31,7 @@ final class KubernetesLabelSource implements Source {
   private static final Pattern IPV4 = Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
   private static final Pattern IPV6 = Pattern.compile("[0-9a-fA-F:.]+(%[\\w.-]+)?");
 
-  /** How pods are found and addressed; validated by {@link MasterDiscovery.Builder}. */
+  /** How pods are found and addressed; validated by {@link MasterDiscoveryBuilder}. */
   /**
    * @param selector the labels a master candidate carries (the master label and the release's)
    * @param informerSelector the labels the watch asks the API server for: the selector itself, or

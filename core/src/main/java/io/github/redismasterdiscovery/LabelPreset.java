@@ -5,7 +5,7 @@ package io.github.redismasterdiscovery;
  *
  * <p>Each preset selects pods whose label equals a value (for Bitnami, {@code isMaster=true}); a pod
  * with any other value, or without the label, is not a master candidate. Narrow to one release with
- * {@link MasterDiscovery.Builder#kubernetesSelector(String)}, for example
+ * {@link MasterDiscoveryBuilder#kubernetesSelector(String)}, for example
  * {@code app.kubernetes.io/instance=my-redis}.
  */
 public enum LabelPreset {

@@ -8,10 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,7 +18,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -74,7 +70,7 @@ import redis.clients.jedis.exceptions.JedisException;
  * When Sentinel's leader announces the replica it promotes away from the current master, pools
  * following this discovery stop starting commands on that master until the new one is proven (or
  * the failover aborts, or {@code writeFenceTimeout} passes): Sentinel does not pause the old master,
- * so writes it accepted after the promotion would be lost. On by default ({@link Builder#writeFence}).
+ * so writes it accepted after the promotion would be lost. On by default ({@link MasterDiscoveryBuilder#writeFence}).
  *
  * <h2>Threads</h2>
  * None of its own: every discovery in the JVM shares one timer thread, a bounded I/O pool (16
@@ -107,7 +103,7 @@ public final class MasterDiscovery implements AutoCloseable {
   static final Duration MISCONFIGURATION_GRACE = Duration.ofSeconds(1);
   private static final long MISCONFIGURATION_CHECK_NANOS = Duration.ofMillis(100).toNanos();
 
-  private MasterDiscovery(Builder b) {
+  MasterDiscovery(MasterDiscoveryBuilder b) {
     this.clientConfig = b.redisConfig;
     this.staticNodes = Set.copyOf(b.staticNodes);
     this.runtime = SharedRuntime.acquire();
@@ -260,9 +256,9 @@ public final class MasterDiscovery implements AutoCloseable {
     };
   }
 
-  /** A builder; {@link Builder#build()} validates every setting and starts watching. */
-  public static Builder builder() {
-    return new Builder();
+  /** A builder; {@link MasterDiscoveryBuilder#build()} validates every setting and starts watching. */
+  public static MasterDiscoveryBuilder builder() {
+    return new MasterDiscoveryBuilder();
   }
 
   /** The current state; never blocks. */
@@ -503,459 +499,12 @@ public final class MasterDiscovery implements AutoCloseable {
     return List.copyOf(shuffled.subList(0, count));
   }
 
-  private static Duration requirePositive(Duration d, String field) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException(field + " must be positive, was " + d);
-    }
-    return d;
-  }
 
-  private static Duration requireNonNegative(Duration d, String field) {
+  static Duration requireNonNegative(Duration d, String field) {
     if (d == null || d.isNegative()) {
       throw new IllegalArgumentException(field + " must be zero or positive, was " + d);
     }
     return d;
   }
 
-  /**
-   * Settings for a {@link MasterDiscovery}. Every setter checks its value at once and throws an
-   * {@link IllegalArgumentException} that names the setting and the fix; {@link #build()} checks
-   * the combination. Not thread-safe.
-   */
-  public static final class Builder {
-    private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-
-    private Map<String, String> selector;
-    private final Map<String, String> extraSelector = new LinkedHashMap<>();
-    private String namespace;
-    private KubernetesClient kubernetesClient;
-    private List<String> portNames = List.of("redis", "tcp-redis");
-    private int defaultPort = 6379;
-    private String headlessService;
-    private String clusterDomain = "cluster.local";
-    private final Map<String, HostAndPort> externalAddresses = new LinkedHashMap<>();
-    private ExternalAccess externalAccess;
-    private Map<String, String> effectiveSelector; // the master label and the release's, set by build()
-    private Map<String, String> releaseSelector;   // kubernetesSelector alone, set by build()
-    private Path serviceAccountNamespaceFile = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
-
-    private final List<HostAndPort> sentinels = new ArrayList<>();
-    private String masterName;
-    private JedisClientConfig sentinelConfig;
-    private Duration sentinelHeartbeat = Duration.ofSeconds(5);
-    private Duration sentinelRefresh = Duration.ofSeconds(30);
-    private Integer sentinelSubscriptions;
-
-    private String dnsName;
-    private int dnsPort;
-    private Duration dnsTtl = Duration.ofSeconds(5);
-
-    private final Set<HostAndPort> staticNodes = new LinkedHashSet<>();
-    private JedisClientConfig redisConfig = DefaultJedisClientConfig.builder().build();
-    private Duration verifyInterval = Duration.ofSeconds(5);
-    private Duration probeInterval = Duration.ofMillis(100);
-    private Duration probeTimeout = Duration.ofMillis(500);
-    private Duration suspectTimeout = Duration.ofSeconds(5);
-    private Duration chaseTimeout = Duration.ofSeconds(10);
-    private boolean writeFence = true;
-    private Duration writeFenceTimeout = Duration.ofSeconds(5);
-    private final List<MasterListener> listeners = new ArrayList<>();
-    private DiscoveryLoop.Env env;
-    private RoleProbe probe;
-
-    private Builder() {}
-
-    /** Watches pods with a preset's master label (for example {@link LabelPreset#BITNAMI}: {@code isMaster=true}). */
-    public Builder kubernetesLabels(LabelPreset preset) {
-      Objects.requireNonNull(preset, "kubernetesLabels preset");
-      return kubernetesLabels(preset.selector());
-    }
-
-    /**
-     * Watches pods matching an equality selector, {@code key=value[,key=value...]}, such as
-     * {@code isMaster=true}. Only pods whose labels have exactly these values are candidates.
-     */
-    public Builder kubernetesLabels(String selector) {
-      this.selector = Selectors.parse(selector, "kubernetesLabels");
-      return this;
-    }
-
-    /** Narrows the pods further, for example to one release: {@code app.kubernetes.io/instance=my-redis}. */
-    public Builder kubernetesSelector(String selector) {
-      extraSelector.putAll(Selectors.parse(selector, "kubernetesSelector"));
-      return this;
-    }
-
-    /**
-     * The pods' namespace. Default: the pod's own service-account namespace, else the kubeconfig
-     * context's namespace.
-     */
-    public Builder namespace(String namespace) {
-      if (namespace == null || !NAMESPACE.matcher(namespace).matches()) {
-        throw new IllegalArgumentException("namespace '" + namespace + "' is not a valid Kubernetes namespace "
-            + "(lower-case letters, digits and '-', at most 63 characters, e.g. \"redis\")");
-      }
-      this.namespace = namespace;
-      return this;
-    }
-
-    /** The fabric8 client to use (not closed by the discovery). Default: one auto-configured from the pod or kubeconfig. */
-    public Builder kubernetesClient(KubernetesClient client) {
-      this.kubernetesClient = Objects.requireNonNull(client, "kubernetesClient");
-      return this;
-    }
-
-    /** Container port names tried in order for a pod's Redis port (default {@code redis}, then {@code tcp-redis}). */
-    public Builder podPortNames(String... names) {
-      if (names == null || names.length == 0 || List.of(names).stream().anyMatch(n -> n == null || n.isBlank())) {
-        throw new IllegalArgumentException("podPortNames needs at least one non-blank name, e.g. podPortNames(\"redis\")");
-      }
-      this.portNames = List.of(names);
-      return this;
-    }
-
-    /** The Redis port when a pod names none of {@link #podPortNames} (default 6379). */
-    public Builder defaultPort(int port) {
-      this.defaultPort = requirePort(port, "defaultPort");
-      return this;
-    }
-
-    /**
-     * Addresses pods by DNS through a headless Service, {@code <pod>.<service>.<ns>.svc.<clusterDomain>},
-     * instead of {@code status.podIP}.
-     */
-    public Builder podHostsFromHeadlessService(String service) {
-      if (service == null || !NAMESPACE.matcher(service).matches()) {
-        throw new IllegalArgumentException("podHostsFromHeadlessService '" + service + "' is not a valid Service name");
-      }
-      this.headlessService = service;
-      return this;
-    }
-
-    /** The cluster DNS domain for {@link #podHostsFromHeadlessService} (default {@code cluster.local}). */
-    public Builder clusterDomain(String domain) {
-      if (domain == null || !Selectors.LABEL_PREFIX.matcher(domain).matches()) {
-        throw new IllegalArgumentException("clusterDomain '" + domain + "' is not a DNS domain, e.g. \"cluster.local\"");
-      }
-      this.clusterDomain = domain;
-      return this;
-    }
-
-    /**
-     * For clients outside the cluster: the address of a pod's dedicated load balancer (such as
-     * Bitnami's {@code sentinel.externalAccess} Service {@code <fullname>-<i>-svc}). Once any is set,
-     * a labeled pod is reached only through its mapping.
-     */
-    public Builder externalAddress(String podName, String hostAndPort) {
-      if (podName == null || podName.isBlank()) {
-        throw new IllegalArgumentException("externalAddress pod name must not be blank");
-      }
-      externalAddresses.put(podName, parseHostAndPort(hostAndPort, "externalAddress for pod " + podName));
-      return this;
-    }
-
-    /**
-     * For clients outside the cluster: how the addresses Sentinels, nodes and pods announce are
-     * reached from here, such as {@link ExternalAccess#loadBalancers()} (one LoadBalancer Service per
-     * pod, Bitnami's {@code sentinel.externalAccess}). The Sentinels themselves are given as they are
-     * reached from here ({@link #sentinels(String...)}: their load balancers).
-     */
-    public Builder externalAccess(ExternalAccess access) {
-      this.externalAccess = Objects.requireNonNull(access, "externalAccess");
-      return this;
-    }
-
-    /** Sentinels as {@code host:port} strings, such as {@code my-redis:26379}. */
-    public Builder sentinels(String... hostAndPorts) {
-      if (hostAndPorts == null || hostAndPorts.length == 0) {
-        throw new IllegalArgumentException("sentinels needs at least one host:port, e.g. sentinels(\"my-redis:26379\")");
-      }
-      List<HostAndPort> parsed = new ArrayList<>();
-      for (String s : hostAndPorts) {
-        parsed.add(parseHostAndPort(s, "sentinel address"));
-      }
-      return sentinels(parsed);
-    }
-
-    /** Sentinels by address. */
-    public Builder sentinels(Collection<HostAndPort> addresses) {
-      if (addresses == null || addresses.isEmpty() || addresses.stream().anyMatch(Objects::isNull)) { // List.of().contains(null) throws
-        throw new IllegalArgumentException("sentinels needs at least one address and no nulls");
-      }
-      for (HostAndPort a : addresses) {
-        requirePort(a.getPort(), "sentinel port of " + a.getHost());
-      }
-      sentinels.clear();
-      sentinels.addAll(new LinkedHashSet<>(addresses));
-      return this;
-    }
-
-    /**
-     * Subscribes to only {@code count} of the configured Sentinels, drawn at random by each
-     * discovery, so that a fleet's subscriptions spread evenly: each Sentinel then holds about
-     * {@code count / sentinels} of the fleet's connections (default: every Sentinel). The Sentinel
-     * majority is counted over the Sentinels watched.
-     *
-     * <p><b>What it costs:</b> only the Sentinel that leads a failover announces it before the
-     * promotion. A discovery that does not watch the leader raises no write fence: until it learns of
-     * the new master (its own Sentinel's {@code +switch-master}, up to about 2 s later when the other
-     * Sentinels hear the leader, or the label move), it keeps writing to the old master, and on a
-     * {@code SENTINEL FAILOVER} Redis discards what the old master acknowledged after the promotion.
-     * With {@code count} of {@code n} Sentinels that happens on about {@code 1 - count / n} of
-     * failovers. Prefer raising {@code maxclients} on the Sentinels, which costs nothing; use this only
-     * where that is impossible (see docs/operations.md, capacity).
-     *
-     * @throws IllegalArgumentException unless at least 1 (and, at {@link #build()}, at most the number of Sentinels)
-     */
-    public Builder sentinelSubscriptions(int count) {
-      if (count < 1) {
-        throw new IllegalArgumentException("sentinelSubscriptions must be at least 1, was " + count);
-      }
-      this.sentinelSubscriptions = count;
-      return this;
-    }
-
-    /** The Sentinel master-set name, as in {@code sentinel monitor <name> ...} (Bitnami: {@code mymaster}). */
-    public Builder masterName(String name) {
-      if (name == null || name.isBlank() || name.chars().anyMatch(Character::isWhitespace)) {
-        throw new IllegalArgumentException("masterName '" + name + "' must be a non-blank name without spaces, e.g. \"mymaster\"");
-      }
-      this.masterName = name;
-      return this;
-    }
-
-    /**
-     * Credentials and TLS for the Sentinels. Default: none (no AUTH, plain text), whatever
-     * {@link #clientConfig} says: Sentinels usually have their own password, or none. With TLS
-     * Sentinels, pass their TLS settings here too.
-     */
-    public Builder sentinelClientConfig(JedisClientConfig config) {
-      this.sentinelConfig = Objects.requireNonNull(config, "sentinelClientConfig");
-      return this;
-    }
-
-    /**
-     * How often each Sentinel subscription is pinged; a link silent for three heartbeats reconnects
-     * (default 5 s: 0.2 commands/s per pod per Sentinel, a half-open link noticed within 15 s).
-     * Discoveries in one JVM share a subscription per Sentinel when they use the same credentials and
-     * heartbeat.
-     */
-    public Builder sentinelHeartbeat(Duration heartbeat) {
-      this.sentinelHeartbeat = requirePositive(heartbeat, "sentinelHeartbeat");
-      return this;
-    }
-
-    /**
-     * At most how often the Sentinels are asked for the master again on a short-lived connection
-     * while one of them names another master than the proven one (a missed announcement), besides
-     * their announcements and the query on every (re)subscribe (default 30 s). While they all agree
-     * with the proven master, none is asked: an idle fleet opens no connection to the Sentinels.
-     */
-    public Builder sentinelRefreshInterval(Duration interval) {
-      this.sentinelRefresh = requirePositive(interval, "sentinelRefreshInterval");
-      return this;
-    }
-
-    /** A DNS name that resolves to the master, such as {@code redis-master.<ns>.svc.cluster.local}, and its port. */
-    public Builder dnsName(String host, int port) {
-      if (host == null || host.isBlank() || host.contains(" ") || host.contains(":") && !host.startsWith("[")) {
-        throw new IllegalArgumentException("dnsName host '" + host + "' is not a host name, e.g. \"redis-master\"");
-      }
-      this.dnsName = host;
-      this.dnsPort = requirePort(port, "dnsName port");
-      return this;
-    }
-
-    /** How long a DNS answer is reused before resolving again (default 5 s). */
-    public Builder dnsTtl(Duration ttl) {
-      this.dnsTtl = requirePositive(ttl, "dnsTtl");
-      return this;
-    }
-
-    /** Redis nodes to probe with {@code ROLE} when no source names a master (default: only nodes seen at run time). */
-    public Builder nodes(String... hostAndPorts) {
-      Objects.requireNonNull(hostAndPorts, "nodes(hostAndPorts): pass addresses such as \"redis-0.redis-headless:6379\", not null");
-      for (String s : hostAndPorts) {
-        staticNodes.add(parseHostAndPort(s, "node address"));
-      }
-      return this;
-    }
-
-    /**
-     * Credentials, TLS and database for the Redis data nodes, used by every connection the library
-     * opens to them (the library applies its own timeouts to its probes). Default: no auth, no TLS.
-     */
-    public Builder clientConfig(JedisClientConfig config) {
-      this.redisConfig = Objects.requireNonNull(config, "clientConfig");
-      return this;
-    }
-
-    /**
-     * How often a healthy master is asked {@code ROLE} when nothing happens (default 5 s): the safety
-     * net under the event paths (Sentinel's announcements, label changes, pools' errors), which carry
-     * every failover. An idle discovery costs each master one {@code ROLE} per interval.
-     */
-    public Builder verifyInterval(Duration interval) {
-      this.verifyInterval = requirePositive(interval, "verifyInterval");
-      return this;
-    }
-
-    /** How often nodes are probed while there is no master (default 100 ms). */
-    public Builder probeInterval(Duration interval) {
-      this.probeInterval = requirePositive(interval, "probeInterval");
-      return this;
-    }
-
-    /** Connect and read timeout of every probe and Sentinel query (default 500 ms). */
-    public Builder probeTimeout(Duration timeout) {
-      this.probeTimeout = requirePositive(timeout, "probeTimeout");
-      return this;
-    }
-
-    /**
-     * How long a master that stopped answering (a stall: no reply within the probe timeout, not a
-     * refused connection) stays the master, marked suspect, while no other node claims master and
-     * the Sentinel majority still names it (default 5 s). The Sentinels agreeing it is down
-     * ({@code +odown}) ends it sooner. A master lost and found again unchanged is not a failover:
-     * pools keep their connections either way.
-     */
-    public Builder suspectTimeout(Duration timeout) {
-      this.suspectTimeout = requireNonNegative(timeout, "suspectTimeout");
-      return this;
-    }
-
-    /**
-     * Whether pools stop starting commands on the master once Sentinel's leader announces the
-     * replica it is promoting, until the new master is proven (default true). Sentinel does not
-     * pause the old master, so without the fence every write it accepts after the promotion is lost.
-     */
-    public Builder writeFence(boolean enabled) {
-      this.writeFence = enabled;
-      return this;
-    }
-
-    /** The longest a write fence holds when no promotion is proven (default 5 s); then writes go to the old master again. */
-    public Builder writeFenceTimeout(Duration timeout) {
-      this.writeFenceTimeout = requirePositive(timeout, "writeFenceTimeout");
-      return this;
-    }
-
-    /** How long a newly named candidate is asked again and again until it answers master (default 10 s). */
-    Builder chaseTimeout(Duration timeout) {
-      this.chaseTimeout = requirePositive(timeout, "chaseTimeout");
-      return this;
-    }
-
-    /** Time and timers (tests drive them by hand). */
-    Builder env(DiscoveryLoop.Env env) {
-      this.env = Objects.requireNonNull(env, "env");
-      return this;
-    }
-
-    /** The ROLE probe (tests answer from a table). */
-    Builder probe(RoleProbe probe) {
-      this.probe = Objects.requireNonNull(probe, "probe");
-      return this;
-    }
-
-    /** Adds a listener for master changes (see {@link MasterListener}). */
-    public Builder listener(MasterListener listener) {
-      listeners.add(Objects.requireNonNull(listener, "listener"));
-      return this;
-    }
-
-    Builder serviceAccountNamespaceFile(Path file) {
-      this.serviceAccountNamespaceFile = file;
-      return this;
-    }
-
-    /**
-     * Checks the combination of settings and starts watching. Returns at once; use
-     * {@link MasterDiscovery#awaitMaster(Duration)} to wait for the first verified master.
-     *
-     * @throws IllegalArgumentException naming the setting and the fix
-     */
-    public MasterDiscovery build() {
-      if (selector == null && sentinels.isEmpty() && dnsName == null && staticNodes.isEmpty()) {
-        throw new IllegalArgumentException("no source configured: set kubernetesLabels(LabelPreset.BITNAMI), "
-            + "sentinels(\"host:26379\") with masterName(\"mymaster\"), dnsName(\"redis-master\", 6379), or nodes(\"host:6379\")");
-      }
-      if (!sentinels.isEmpty() && masterName == null) {
-        throw new IllegalArgumentException("sentinels " + sentinels + " given without masterName: set masterName(\"mymaster\") "
-            + "(the name in the Sentinels' 'sentinel monitor <name> ...' line)");
-      }
-      if (sentinels.isEmpty() && masterName != null) {
-        throw new IllegalArgumentException("masterName '" + masterName + "' given without sentinels: add sentinels(\"host:26379\")");
-      }
-      if (sentinelSubscriptions != null && sentinelSubscriptions > sentinels.size()) {
-        throw new IllegalArgumentException("sentinelSubscriptions " + sentinelSubscriptions + " exceeds the " + sentinels.size()
-            + " Sentinel(s) configured: use at most " + sentinels.size() + ", or leave it unset to watch every Sentinel");
-      }
-      if (sentinels.isEmpty() && sentinelConfig != null) {
-        throw new IllegalArgumentException("sentinelClientConfig given without sentinels: add sentinels(\"host:26379\")");
-      }
-      if (selector == null && (!extraSelector.isEmpty() || namespace != null || kubernetesClient != null || headlessService != null
-          || !externalAddresses.isEmpty() || (externalAccess != null && externalAccess.mode != ExternalAccess.Mode.MAPPER))) {
-        throw new IllegalArgumentException("Kubernetes settings given without kubernetesLabels: add kubernetesLabels(LabelPreset.BITNAMI) "
-            + "or a selector such as kubernetesLabels(\"isMaster=true\")");
-      }
-      if (headlessService != null && (!externalAddresses.isEmpty() || externalAccess != null)) {
-        throw new IllegalArgumentException("podHostsFromHeadlessService and external access both set: choose one way to address pods "
-            + "(headless-Service names inside the cluster, external addresses outside it)");
-      }
-      if (externalAccess != null && !externalAddresses.isEmpty()) {
-        throw new IllegalArgumentException("externalAccess(" + externalAccess + ") and externalAddress(..) both set: choose one way to "
-            + "reach the pods from outside the cluster");
-      }
-      boolean kubernetesAddresses = !externalAddresses.isEmpty() || (externalAccess != null && externalAccess.watchesServices());
-      if (kubernetesAddresses && extraSelector.isEmpty()) {
-        throw new IllegalArgumentException("external access needs every pod of the release, not only the labeled master: add "
-            + "kubernetesSelector(\"app.kubernetes.io/instance=<release>\")");
-      }
-      if (probeTimeout.compareTo(verifyInterval) > 0) {
-        throw new IllegalArgumentException("probeTimeout " + probeTimeout + " is longer than verifyInterval " + verifyInterval
-            + ": lower probeTimeout or raise verifyInterval");
-      }
-      effectiveSelector = selector == null ? null : new LinkedHashMap<>(selector);
-      releaseSelector = Map.copyOf(extraSelector);
-      if (selector != null) {
-        for (Map.Entry<String, String> e : extraSelector.entrySet()) {
-          String had = effectiveSelector.putIfAbsent(e.getKey(), e.getValue());
-          if (had != null && !had.equals(e.getValue())) {
-            throw new IllegalArgumentException("kubernetesSelector " + e.getKey() + "=" + e.getValue() + " contradicts kubernetesLabels "
-                + e.getKey() + "=" + had);
-          }
-        }
-      }
-      return new MasterDiscovery(this);
-    }
-
-    private static HostAndPort parseHostAndPort(String value, String field) {
-      if (value == null || value.isBlank()) {
-        throw new IllegalArgumentException(field + " must be host:port, was " + value);
-      }
-      int colon = value.lastIndexOf(':');
-      if (colon <= 0 || colon == value.length() - 1) {
-        throw new IllegalArgumentException(field + " '" + value + "' is not host:port, e.g. \"my-redis:26379\"");
-      }
-      String host = value.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) {
-        host = host.substring(1, host.length() - 1);
-      }
-      int port;
-      try {
-        port = Integer.parseInt(value.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(field + " '" + value + "' has a port that is not a number");
-      }
-      return new HostAndPort(host, requirePort(port, field + " '" + value + "' port"));
-    }
-
-    private static int requirePort(int port, String field) {
-      if (port < 1 || port > 65535) {
-        throw new IllegalArgumentException(field + " " + port + " is out of range 1..65535");
-      }
-      return port;
-    }
-  }
 }

@@ -23,7 +23,7 @@ class BadInputIT {
   @RegisterExtension
   final RedisHaExtension ha = RedisHaExtension.create();
 
-  private MasterDiscovery.Builder labels(RedisHaTopology t) {
+  private MasterDiscoveryBuilder labels(RedisHaTopology t) {
     return TestDiscoveries.labels(t);
   }
 

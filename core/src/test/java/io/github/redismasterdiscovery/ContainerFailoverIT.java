@@ -32,7 +32,7 @@ class ContainerFailoverIT {
   record Outcome(long acknowledged, long lost, long errors, long recoveryMillis, RedisProcess next) {}
 
   /** Four writers through a pool on {@code discovery}, the fault, then the accounting of every acknowledged write on the new master. */
-  private static Outcome underWriters(RedisHaTopology t, MasterDiscovery.Builder discovery, Fault fault) throws Exception {
+  private static Outcome underWriters(RedisHaTopology t, MasterDiscoveryBuilder discovery, Fault fault) throws Exception {
     WriteLog log = new WriteLog();
     try (MasterDiscovery d = discovery.clientConfig(t.clientConfig()).build();
         FailoverJedisPool pool = new FailoverJedisPool(d, FailoverJedisPoolIT.poolConfig(), t.clientConfig())) {

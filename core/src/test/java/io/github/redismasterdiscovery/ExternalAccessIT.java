@@ -60,7 +60,7 @@ class ExternalAccessIT {
     }
   }
 
-  private MasterDiscovery.Builder outside() {
+  private MasterDiscoveryBuilder outside() {
     return MasterDiscovery.builder()
         .kubernetesLabels(LabelPreset.BITNAMI)
         .kubernetesSelector("app.kubernetes.io/instance=redis")

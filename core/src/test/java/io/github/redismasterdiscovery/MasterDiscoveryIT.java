@@ -31,15 +31,15 @@ class MasterDiscoveryIT {
     opened.forEach(MasterDiscovery::close);
   }
 
-  private MasterDiscovery.Builder labels(RedisHaTopology t) {
+  private MasterDiscoveryBuilder labels(RedisHaTopology t) {
     return TestDiscoveries.labels(t).kubernetesSelector("app.kubernetes.io/instance=redis").listener(changes);
   }
 
-  private MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t) {
+  private MasterDiscoveryBuilder labelsAndSentinels(RedisHaTopology t) {
     return labels(t).sentinels(t.sentinelAddresses()).masterName(t.masterName());
   }
 
-  private MasterDiscovery open(MasterDiscovery.Builder b) {
+  private MasterDiscovery open(MasterDiscoveryBuilder b) {
     MasterDiscovery d = b.build();
     opened.add(d);
     return d;

@@ -58,7 +58,7 @@ class SecurityIT {
     return DefaultJedisClientConfig.builder().password(password).build();
   }
 
-  private MasterDiscovery.Builder discovery(RedisHaTopology t, String redisPassword, String sentinelPassword) {
+  private MasterDiscoveryBuilder discovery(RedisHaTopology t, String redisPassword, String sentinelPassword) {
     return TestDiscoveries.labelsAndSentinels(t)
         .clientConfig(auth(redisPassword))
         .sentinelClientConfig(auth(sentinelPassword));

@@ -8,7 +8,7 @@ final class TestDiscoveries {
   private TestDiscoveries() {}
 
   /** Watches the topology's pods with the Bitnami label in its namespace. */
-  static MasterDiscovery.Builder labels(RedisHaTopology t) {
+  static MasterDiscoveryBuilder labels(RedisHaTopology t) {
     return MasterDiscovery.builder()
         .kubernetesLabels(LabelPreset.BITNAMI)
         .namespace(t.kubernetes().namespace())
@@ -16,7 +16,7 @@ final class TestDiscoveries {
   }
 
   /** Labels plus every Sentinel of the topology. */
-  static MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t) {
+  static MasterDiscoveryBuilder labelsAndSentinels(RedisHaTopology t) {
     return labels(t).sentinels(t.sentinelAddresses()).masterName(t.masterName());
   }
 }

@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery.lettuce;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.redismasterdiscovery.LabelPreset;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.MasterDiscoveryBuilder;
 import io.github.redismasterdiscovery.testkit.RedisHaTopology;
 import io.github.redismasterdiscovery.testkit.RedisProcess;
 import io.lettuce.core.RedisURI;
@@ -14,7 +15,7 @@ final class TestSetup {
   private TestSetup() {}
 
   /** Watches the topology's pods (Bitnami label) and every Sentinel. The caller closes the Kubernetes client after the discovery. */
-  static MasterDiscovery.Builder labelsAndSentinels(RedisHaTopology t, KubernetesClient kubernetes) {
+  static MasterDiscoveryBuilder labelsAndSentinels(RedisHaTopology t, KubernetesClient kubernetes) {
     return MasterDiscovery.builder()
         .kubernetesLabels(LabelPreset.BITNAMI)
         .namespace(t.kubernetes().namespace())

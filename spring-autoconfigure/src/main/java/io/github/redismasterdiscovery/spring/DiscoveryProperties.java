@@ -3,6 +3,7 @@ package io.github.redismasterdiscovery.spring;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.redismasterdiscovery.ExternalAccess;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.MasterDiscoveryBuilder;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -22,9 +23,9 @@ final class DiscoveryProperties {
 
   private static final String P = "redis-master-discovery.";
 
-  static MasterDiscovery.Builder builder(RedisMasterDiscoveryProperties p, DataRedisConnectionDetails details, JedisClientConfig nodes,
+  static MasterDiscoveryBuilder builder(RedisMasterDiscoveryProperties p, DataRedisConnectionDetails details, JedisClientConfig nodes,
       KubernetesClient kubernetesClient) {
-    MasterDiscovery.Builder b = MasterDiscovery.builder();
+    MasterDiscoveryBuilder b = MasterDiscovery.builder();
     b.clientConfig(nodes);
     RedisMasterDiscoveryProperties.Kubernetes k = p.getKubernetes();
     if (k.getPreset() != null) {
@@ -94,7 +95,7 @@ final class DiscoveryProperties {
     return b;
   }
 
-  private static void externalAccess(MasterDiscovery.Builder b, RedisMasterDiscoveryProperties.ExternalAccess e) {
+  private static void externalAccess(MasterDiscoveryBuilder b, RedisMasterDiscoveryProperties.ExternalAccess e) {
     String prefix = P + "kubernetes.external-access.";
     ExternalAccess access;
     switch (e.getMode()) {
@@ -118,7 +119,7 @@ final class DiscoveryProperties {
   }
 
   /** Builds, reporting a combination the builder refuses against the properties that form it. */
-  static MasterDiscovery build(MasterDiscovery.Builder b) {
+  static MasterDiscovery build(MasterDiscoveryBuilder b) {
     try {
       return b.build();
     } catch (IllegalArgumentException e) {

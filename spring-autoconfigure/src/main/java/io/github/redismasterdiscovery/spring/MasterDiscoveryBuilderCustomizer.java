@@ -1,14 +1,14 @@
 package io.github.redismasterdiscovery.spring;
 
-import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.MasterDiscoveryBuilder;
 
 /**
- * Adjusts the {@link MasterDiscovery.Builder} the auto-configuration prepared from properties
+ * Adjusts the {@link MasterDiscoveryBuilder} the auto-configuration prepared from properties
  * before the discovery is built: for settings with no property, or computed ones. Beans of this
  * type are applied in {@code @Order}.
  */
 @FunctionalInterface
 public interface MasterDiscoveryBuilderCustomizer {
 
-  void customize(MasterDiscovery.Builder builder);
+  void customize(MasterDiscoveryBuilder builder);
 }

@@ -2,6 +2,7 @@ package io.github.redismasterdiscovery.spring;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.github.redismasterdiscovery.MasterDiscovery;
+import io.github.redismasterdiscovery.MasterDiscoveryBuilder;
 import io.github.redismasterdiscovery.MasterUnavailableException;
 import io.github.redismasterdiscovery.SourceKind;
 import java.time.Duration;
@@ -76,7 +77,7 @@ public class RedisMasterDiscoveryAutoConfiguration {
       throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery.startup-timeout", "is negative (" + startup + ")",
           "Set redis-master-discovery.startup-timeout to how long start-up may wait for a verified master, or 0 not to wait");
     }
-    MasterDiscovery.Builder builder = DiscoveryProperties.builder(properties, details, nodeClientConfig(redis, details),
+    MasterDiscoveryBuilder builder = DiscoveryProperties.builder(properties, details, nodeClientConfig(redis, details),
         kubernetesClient.getIfAvailable());
     AtomicReference<MasterDiscovery> built = new AtomicReference<>();
     // Added before build, so even the first master found is published; the source is the discovery once it exists.
