@@ -14,6 +14,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -22,7 +23,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * writers (sync, async, reactive on one connection): none loses an acknowledged write or surfaces an
  * error, and the times from promotion to the first acknowledged write are printed with their p50 and
  * max. {@code -Drmd.lettuce.failovers=N} (default 3; each waits ~10 s for Sentinel to demote the old master).
+ * A long repeat: run with {@code -Plong} (one failover of each kind is in {@link FailoverRedisClientIT}).
  */
+@Tag("long")
 class RepeatedFailoverIT {
 
   @RegisterExtension
