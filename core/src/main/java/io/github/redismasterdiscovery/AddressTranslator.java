@@ -1,7 +1,12 @@
 package io.github.redismasterdiscovery;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.HostAndPort;
 
 /**
@@ -53,21 +58,56 @@ interface AddressTranslator {
 
   /** The application's own function ({@link ExternalAccess#mapper}). */
   static AddressTranslator of(Function<HostAndPort, HostAndPort> mapper) {
-    return new AddressTranslator() {
-      @Override
-      public HostAndPort translate(HostAndPort announced) {
-        return mapper.apply(announced);
-      }
+    return new Mapped(mapper);
+  }
 
-      @Override
-      public String whyNot(HostAndPort announced) {
-        return translate(announced) == null ? announced + " has no external address (the application's mapper returned none)" : null;
-      }
+  /**
+   * The application's function. One that throws gives no address (the announced one is then never
+   * contacted, as when it returns null), says so in a WARN with the exception (once a minute per
+   * address) and in {@link #whyNot}, so health names the mapper rather than the server that
+   * announced the address, and the rounds that translate go on.
+   */
+  final class Mapped implements AddressTranslator {
+    private static final Logger log = LoggerFactory.getLogger(ExternalAccess.class);
+    private static final int MAX_REMEMBERED = 1_000;
 
-      @Override
-      public boolean stillValid(HostAndPort external) {
-        return true;
+    private final Function<HostAndPort, HostAndPort> mapper;
+    private final Map<HostAndPort, String> failures = new ConcurrentHashMap<>();
+    private final Warnings warnings = new Warnings(Duration.ofMinutes(1));
+
+    Mapped(Function<HostAndPort, HostAndPort> mapper) {
+      this.mapper = mapper;
+    }
+
+    @Override
+    public HostAndPort translate(HostAndPort announced) {
+      try {
+        HostAndPort external = mapper.apply(announced);
+        failures.remove(announced);
+        return external;
+      } catch (RuntimeException e) {
+        String why = "the application's ExternalAccess.mapper threw " + e + " for " + announced
+            + ": fix the mapper (it returns the address to connect to, or null when there is none); " + announced + " is not contacted meanwhile";
+        if (failures.size() < MAX_REMEMBERED || failures.containsKey(announced)) {
+          failures.put(announced, why);
+        }
+        warnings.warn(log, announced + " " + e.getClass().getName(), "{}", why, e);
+        return null;
       }
-    };
+    }
+
+    @Override
+    public String whyNot(HostAndPort announced) {
+      if (translate(announced) != null) {
+        return null;
+      }
+      String failure = failures.get(announced);
+      return failure != null ? failure : announced + " has no external address (the application's mapper returned none)";
+    }
+
+    @Override
+    public boolean stillValid(HostAndPort external) {
+      return true;
+    }
   }
 }

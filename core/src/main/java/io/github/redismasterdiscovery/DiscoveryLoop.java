@@ -168,7 +168,9 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
   private long firstSignalNanos;
   private long lastSentinelRefreshNanos;
   private Instant evaluatedAt; // the last round that completed with a decision
-  private String lastFailure; // the last failure logged with its stack trace, so a repeating one is logged once
+  // Failures logged with their stack trace in the last FAILURE_LOG_PERIOD (loop time): a repeating one, or
+  // two paths failing in turn, are logged once a period, not at every round.
+  private final Cache<String, Boolean> loggedFailures;
 
   private final AddressTranslator translator;
 
@@ -184,6 +186,7 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
     this.listeners = listeners;
     this.fence = new WriteFence(timing.writeFence(), timing.writeFenceTimeout());
     this.chases = new Chases(timing.chaseTimeout(), env::random);
+    this.loggedFailures = Caffeine.newBuilder().ticker(env::nanoTime).expireAfterWrite(FAILURE_LOG_PERIOD).maximumSize(64).build();
     Instant now = env.now();
     for (Source s : sources) {
       states.put(s.kind(), new SourceState(s.kind(), SourceState.Status.STARTING, "", now));
@@ -205,6 +208,8 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   /** How often sources' health is read between rounds: fabric8 tells no one when its watch stops. */
   static final Duration HEALTH_INTERVAL = Duration.ofSeconds(1);
+  /** How long a failure logged with its stack trace is logged again only at DEBUG. */
+  static final Duration FAILURE_LOG_PERIOD = Duration.ofMinutes(1);
 
   /** Starts the first round and the health polling. */
   void start() {
@@ -238,15 +243,10 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
 
   /**
    * Logs a failure inside the loop: with its stack trace the first time, at DEBUG while the same
-   * failure repeats. The caller ends what it was doing as failed; the loop goes on.
+   * failure repeats within {@link #FAILURE_LOG_PERIOD}. The caller ends what it was doing as failed; the loop goes on.
    */
   private void failed(String where, Throwable e) {
-    String key = where + ": " + e;
-    boolean repeat;
-    synchronized (monitor) {
-      repeat = key.equals(lastFailure);
-      lastFailure = key;
-    }
+    boolean repeat = loggedFailures.asMap().putIfAbsent(where + ": " + e, Boolean.TRUE) != null;
     if (repeat) {
       log.debug("Redis master discovery: {} failed again: {}", where, e.toString());
     } else {
@@ -648,9 +648,6 @@ final class DiscoveryLoop implements Source.Events, SentinelSource.FailoverSigna
         if (!again) {
           scheduleTick(calm ? jittered(timing.verifyInterval().toNanos(), 0.2) : unsettledGapNanos, now);
         }
-      }
-      if (error == null) {
-        lastFailure = null;
       }
     }
     if (error != null) {

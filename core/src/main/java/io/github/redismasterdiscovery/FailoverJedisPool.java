@@ -161,8 +161,8 @@ public class FailoverJedisPool extends JedisPool {
         // Commands of this lambda sent before the failing one; a command refused at the gate was never counted as sent,
         // and commands queued in a MULTI whose EXEC never went out did not run and do not count.
         long earlier = connection.sentThatMayHaveRun() - sentBefore - (e instanceof MasterChangedException || connection.inMulti() ? 0 : 1);
-        RuntimeException classified = Retrier.afterEarlierCommands(Retrier.inFlight(e), earlier);
-        throw idempotent ? Retrier.asNotExecuted(classified) : classified;
+        RuntimeException classified = Retrier.inFlight(e);
+        throw idempotent ? Retrier.asNotExecuted(classified) : Retrier.afterEarlierCommands(classified, earlier);
       }
     });
   }

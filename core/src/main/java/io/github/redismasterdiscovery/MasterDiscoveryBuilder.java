@@ -292,7 +292,8 @@ public final class MasterDiscoveryBuilder {
   /**
    * How often a healthy master is asked {@code ROLE} when nothing happens (default 5 s): the safety
    * net under the event paths (Sentinel's announcements, label changes, pools' errors), which carry
-   * every failover. An idle discovery costs each master one {@code ROLE} per interval.
+   * every failover. An idle discovery costs each master one {@code ROLE} per interval. It may not be
+   * shorter than {@link #probeTimeout} (500 ms by default; {@link #build()} says so): lower both together.
    */
   public MasterDiscoveryBuilder verifyInterval(Duration interval) {
     this.verifyInterval = requirePositive(interval, "verifyInterval");
@@ -305,7 +306,7 @@ public final class MasterDiscoveryBuilder {
     return this;
   }
 
-  /** Connect and read timeout of every probe and Sentinel query (default 500 ms). */
+  /** Connect and read timeout of every probe and Sentinel query (default 500 ms; at most {@link #verifyInterval}). */
   public MasterDiscoveryBuilder probeTimeout(Duration timeout) {
     this.probeTimeout = requirePositive(timeout, "probeTimeout");
     return this;
@@ -435,7 +436,7 @@ public final class MasterDiscoveryBuilder {
     }
     int colon = value.lastIndexOf(':');
     if (colon <= 0 || colon == value.length() - 1) {
-      throw new IllegalArgumentException(field + " '" + value + "' is not host:port, e.g. \"my-redis:26379\"");
+      throw new IllegalArgumentException(field + " '" + value + "' is not host:port, e.g. \"" + (field.startsWith("sentinel") ? "my-redis:26379" : "redis-node-0.redis-headless:6379") + "\"");
     }
     String host = value.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {

@@ -104,9 +104,33 @@ final class Retrier {
    */
   static RuntimeException afterEarlierCommands(RuntimeException classified, long commandsThatMayHaveRun) {
     if (commandsThatMayHaveRun > 0 && classified instanceof AttemptFailed && ((AttemptFailed) classified).failure == Failure.NOT_EXECUTED) {
-      return new AttemptFailed(Failure.AMBIGUOUS, ((AttemptFailed) classified).original());
+      return new AttemptFailed(Failure.AMBIGUOUS, sayEarlierCommandsRan(((AttemptFailed) classified).original(), commandsThatMayHaveRun));
     }
     return classified;
+  }
+
+  /**
+   * What the caller sees of such a failure must not say "safe to retry": our own exception is
+   * restated (may have run, the refused one as its cause); a server's reply ({@code READONLY}) keeps
+   * its type and text and carries the explanation as a suppressed exception.
+   */
+  private static RuntimeException sayEarlierCommandsRan(RuntimeException original, long earlier) {
+    String what = earlier + " earlier command" + (earlier == 1 ? "" : "s") + " of this work ran or may have run before a later one failed";
+    String fix = "not retried: the work as a whole is not safe to run again (executeIdempotent retries work that is)";
+    if (original instanceof MasterChangedException) {
+      return new MasterChangedException(what + " unsent (the master changed, or a failover was under way); " + fix, true, original);
+    }
+    original.addSuppressed(new EarlierCommandsRan(what + "; " + fix));
+    return original;
+  }
+
+  /** Attached as a suppressed exception: earlier commands of the failed work ran. */
+  static final class EarlierCommandsRan extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    EarlierCommandsRan(String message) {
+      super(message, null, false, false);
+    }
   }
 
   /** For a command safe to run twice, an ambiguous failure is as good as one that did not run. */

@@ -523,6 +523,28 @@ class DiscoveryLoopTest {
     theLoopStillFollowsTheMaster();
   }
 
+  /** Two failures in turn (a source's candidates, its health) were each logged as new every time: an ERROR with a stack trace per round. */
+  @Test
+  void failuresOfTwoPathsInTurnAreEachLoggedOnceWhileTheyRepeat() {
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      for (int i = 0; i < 5; i++) {
+        labels.throwCandidates = 1;
+        loop.checkNow();
+        labels.throwHealth = 1;
+        env.advance(DiscoveryLoop.HEALTH_INTERVAL);
+      }
+      assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(e -> e.getThrowableProxy().getMessage()).toList())
+          .containsExactlyInAnyOrder("candidates() failed once", "health() failed once");
+    } finally {
+      logger.detachAppender(logs);
+    }
+    theLoopStillFollowsTheMaster();
+  }
+
   @Test
   void aChaseThatSwitchesAwayFromASuspectMasterEndsTheSuspicion() {
     probe.roles.put(A, NodeRole.silent("no reply"));

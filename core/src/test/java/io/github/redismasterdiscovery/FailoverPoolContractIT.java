@@ -10,6 +10,7 @@ import io.github.redismasterdiscovery.testkit.RedisProcess;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -102,6 +103,47 @@ class FailoverPoolContractIT {
       assertThatThrownBy(() -> pool.execute(j -> j.set("k", "after"))).hasMessageStartingWith("READONLY");
       assertThat(pool.getNumIdle()).isZero();
       assertThat(pool.getDestroyedCount()).isEqualTo(destroyed + 1);
+    }
+  }
+
+  /**
+   * Found from the outside: a lambda whose second command failed (the master had changed) was not
+   * retried, rightly, but surfaced "safe to retry" with mayHaveRun() false, though its first command ran.
+   */
+  @Test
+  void aLambdaRefusedAfterItsFirstCommandRanIsNotRetriedAndSaysSo() {
+    try (MasterDiscovery d = slowDiscovery(); FailoverJedisPool pool = new FailoverJedisPool(d, onePerThread(), t.clientConfig())) {
+      AtomicInteger runs = new AtomicInteger();
+      assertThatThrownBy(() -> pool.execute(j -> {
+        runs.incrementAndGet();
+        j.incr("a");
+        demoteNode0(); // between the two commands, and the discovery announces node 1 before the second
+        d.checkNow();
+        await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().master().filter(t.node(1).address()::equals).isPresent());
+        return j.set("b", "v");
+      })).isInstanceOfSatisfying(MasterChangedException.class, e -> assertThat(e.mayHaveRun()).isTrue())
+          .hasMessageContaining("1 earlier command of this work ran or may have run").hasMessageContaining("not retried")
+          .hasMessageNotContaining("safe to retry");
+      assertThat(runs).hasValue(1);
+      try (Jedis j = t.connect(t.node(1))) {
+        assertThat(j.get("a")).isEqualTo("1");
+        assertThat(j.exists("b")).isFalse();
+      }
+    }
+  }
+
+  @Test
+  void aLambdaThatGetsReadonlyAfterItsFirstCommandRanKeepsTheRepliesTextAndSaysWhyItWasNotRetried() {
+    try (MasterDiscovery d = slowDiscovery(); FailoverJedisPool pool = new FailoverJedisPool(d, onePerThread(), t.clientConfig())) {
+      AtomicInteger runs = new AtomicInteger();
+      assertThatThrownBy(() -> pool.execute(j -> {
+        runs.incrementAndGet();
+        j.incr("a");
+        demoteNode0(); // the discovery does not know yet: the second command reaches node 0, now a replica
+        return j.set("b", "v");
+      })).isInstanceOf(JedisDataException.class).hasMessageStartingWith("READONLY")
+          .satisfies(e -> assertThat(e.getSuppressed()).anySatisfy(s -> assertThat(s).hasMessageContaining("1 earlier command")));
+      assertThat(runs).hasValue(1);
     }
   }
 

@@ -62,6 +62,8 @@ class MasterDiscoveryBuilderTest {
   @Test
   void malformedAddresses() {
     rejects(() -> MasterDiscovery.builder().sentinels("redis"), "sentinel address 'redis' is not host:port");
+    rejects(() -> MasterDiscovery.builder().sentinels("redis"), "e.g. \"my-redis:26379\"");
+    rejects(() -> MasterDiscovery.builder().nodes("h"), "node address 'h' is not host:port, e.g. \"redis-node-0.redis-headless:6379\"");
     rejects(() -> MasterDiscovery.builder().sentinels("redis:abc"), "'redis:abc' has a port that is not a number");
     rejects(() -> MasterDiscovery.builder().sentinels(), "sentinels needs at least one host:port");
     rejects(() -> MasterDiscovery.builder().externalAddress("redis-node-0", "lb.example.com"), "externalAddress for pod redis-node-0");

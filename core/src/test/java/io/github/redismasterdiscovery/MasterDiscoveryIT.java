@@ -240,6 +240,31 @@ class MasterDiscoveryIT {
     assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail()).contains("does not know master set 'not-mymaster'");
   }
 
+  /**
+   * Found from the outside: a mapper that threw was reported as a Sentinel sending an unreadable reply,
+   * and failed every round, so the snapshot's health never said why.
+   */
+  @Test
+  void aThrowingExternalAccessMapperIsReportedAsTheApplicationsNotTheSentinels() {
+    RedisHaTopology t = ha.topology();
+    java.util.concurrent.atomic.AtomicBoolean broken = new java.util.concurrent.atomic.AtomicBoolean(true);
+    MasterDiscovery d = open(MasterDiscovery.builder().sentinels(t.sentinelAddresses()).masterName(t.masterName())
+        .externalAccess(ExternalAccess.mapper(announced -> {
+          if (broken.get()) {
+            throw new IllegalStateException("no route table yet");
+          }
+          return announced;
+        })));
+    // The Sentinels answer; what they name cannot be reached from here, and health says why (rounds complete).
+    await().atMost(Duration.ofSeconds(10)).until(() -> String.valueOf(d.snapshot().sources().get(SourceKind.SENTINEL).detail()).contains("mapper"));
+    assertThat(d.snapshot().sources().get(SourceKind.SENTINEL).detail())
+        .contains("ExternalAccess.mapper threw java.lang.IllegalStateException: no route table yet for " + t.node(0).address())
+        .contains("fix the mapper").doesNotContain("is this address a Sentinel");
+    assertThat(d.snapshot().master()).isEmpty();
+    broken.set(false);
+    assertThat(d.awaitMaster(Duration.ofSeconds(15))).isEqualTo(t.node(0).address());
+  }
+
   @Test
   void fiftyDiscoveriesWithFiftyPoolsOpenOneWatch() {
     RedisHaTopology t = ha.topology();
