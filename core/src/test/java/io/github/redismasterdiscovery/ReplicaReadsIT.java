@@ -296,6 +296,15 @@ class ReplicaReadsIT {
       java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
       Loops writers = new Loops(1, i -> client.set("k" + (n.incrementAndGet() % 100), "v"));
       try {
+        // Start counting once each replica has acknowledged an offset the checks already sampled: before that (up
+        // to a second after the replicas synced: they acknowledge once a second) the master's view cannot date them,
+        // and every check asks them directly by design.
+        long sampled;
+        try (Jedis j = t.connect(master)) {
+          sampled = ((Number) j.role().get(1)).longValue();
+          await().atMost(Duration.ofSeconds(10)).until(() -> acknowledgedOffsets(j.role()).stream().allMatch(a -> a >= sampled)
+              && acknowledgedOffsets(j.role()).size() == 2);
+        }
         long masterBefore = roles(t, master);
         long[] replicaBefore = replicas.stream().mapToLong(r -> roles(t, r)).toArray();
         await().atMost(Duration.ofSeconds(30)).until(() -> roles(t, master) - masterBefore >= 60);
@@ -314,6 +323,12 @@ class ReplicaReadsIT {
         writers.stop();
       }
     }
+  }
+
+  /** What each replica last acknowledged, from the master's {@code ROLE} reply. */
+  private static List<Long> acknowledgedOffsets(List<Object> role) {
+    return ((List<?>) role.get(2)).stream().map(e -> ((List<?>) e).get(2))
+        .map(o -> Long.parseLong(o instanceof byte[] b ? new String(b, java.nio.charset.StandardCharsets.US_ASCII) : String.valueOf(o))).toList();
   }
 
   private static long roles(RedisHaTopology t, RedisProcess node) {
