@@ -61,7 +61,8 @@ CONF
       i=0
       while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     done
-    rm -f "$DIR"/*.pid
+    # The replica kept the data of its last full sync in dump.rdb: remove it, so that start begins empty.
+    rm -f "$DIR"/*.pid "$DIR"/*.rdb
     ;;
   *)
     echo "usage: $0 start|failover|kill-master|stop" >&2

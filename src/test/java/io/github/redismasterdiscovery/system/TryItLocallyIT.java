@@ -26,9 +26,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 
@@ -122,16 +124,22 @@ class TryItLocallyIT {
     }
   }
 
-  @ParameterizedTest
-  @ValueSource(classes = {TryItPlainJava.class, TryItJedisPool.class})
-  void theReadmesProgramKeepsCountingThroughAFailover(Class<?> program) throws Exception {
+  /** Each plain program through each fault the README tells the reader to try: redis.sh failover, redis.sh kill-master. */
+  static Stream<Arguments> programsAndFaults() {
+    return Stream.of(TryItPlainJava.class, TryItJedisPool.class)
+        .flatMap(program -> Stream.of(Arguments.of(program, "failover"), Arguments.of(program, "kill-master")));
+  }
+
+  @ParameterizedTest(name = "{0} through redis.sh {1}")
+  @MethodSource("programsAndFaults")
+  void theReadmesProgramKeepsCountingThroughAFailover(Class<?> program, String fault) throws Exception {
     assertReadmeShows(program);
     withLocalRedis(local -> {
       List<String> output = new CopyOnWriteArrayList<>();
       Process app = launch(program, local.sentinels(), output);
       try {
         await().atMost(Duration.ofSeconds(20)).until(() -> hits(output, local.master()).size() >= 2);
-        assertThat(script("failover", local.env())).contains("OK");
+        assertThat(script(fault, local.env())).contains(fault.equals("failover") ? "OK" : "killed the master");
         await().atMost(Duration.ofSeconds(20)).until(() -> hits(output, local.replica()).size() >= 3);
 
         assertThat(app.isAlive()).as("still counting:%n%s", String.join("\n", output)).isTrue();
@@ -139,8 +147,12 @@ class TryItLocallyIT {
         List<Long> after = hits(output, local.replica());
         assertThat(after.get(0)).as("the count goes on on the new master:%n%s", String.join("\n", output))
             .isGreaterThan(before.get(before.size() - 1));
-        assertThat(output).as("at most the call in flight at the failover fails").filteredOn(l -> l.startsWith("failed:"))
-            .hasSizeLessThanOrEqualTo(1);
+        // A kill -9 fails at most the call in flight (it may have run: reported, not retried). A planned failover fails
+        // nothing through the retrying executor; the drop-in pool, which retries nothing, may report the one call that
+        // waited at the write fence, refused unsent.
+        boolean retries = program == TryItPlainJava.class;
+        assertThat(output).as("failed calls:%n%s", String.join("\n", output)).filteredOn(l -> l.startsWith("failed:"))
+            .hasSizeLessThanOrEqualTo(fault.equals("failover") && retries ? 0 : 1);
         assertThat(output).as("nothing thrown out of the program").noneMatch(l -> l.startsWith("Exception in thread"));
       } finally {
         stop(app);

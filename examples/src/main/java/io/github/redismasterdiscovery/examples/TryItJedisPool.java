@@ -14,7 +14,7 @@ public class TryItJedisPool {
   public static void main(String[] args) throws InterruptedException {
     String[] sentinels = args.length > 0 ? args : new String[] {"127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"};
     GenericObjectPoolConfig<Jedis> poolConfig = new GenericObjectPoolConfig<>();
-    poolConfig.setMaxWait(Duration.ofSeconds(2));
+    poolConfig.setMaxWait(Duration.ofSeconds(5)); // longer than a kill -9 takes here (down-after 2 s, then the election)
     try (MasterDiscovery discovery = MasterDiscovery.builder().sentinels(sentinels).masterName("mymaster").build();
         JedisPool pool = new FailoverJedisPool(discovery, poolConfig)) { // was: new JedisPool(poolConfig, "127.0.0.1", 6379)
       for (int i = 1; i <= 600; i++) {
@@ -24,7 +24,7 @@ public class TryItJedisPool {
             System.out.println(LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + " hits " + hits + " on " + discovery.snapshot().master().orElse(null));
           }
         } catch (RuntimeException e) {
-          System.out.println("failed: " + e.getMessage()); // at most the call in flight when the master goes
+          System.out.println("failed: " + e.getMessage()); // the call in flight when the master died, if any
         }
         Thread.sleep(100);
       }
