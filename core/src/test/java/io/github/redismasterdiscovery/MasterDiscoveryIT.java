@@ -309,7 +309,7 @@ class MasterDiscoveryIT {
   }
 
   static RedisProcess awaitNewMaster(RedisHaTopology t, RedisProcess old) {
-    return await().atMost(Duration.ofSeconds(20)).until(() -> t.awaitAgreedMaster(Duration.ofSeconds(20)), m -> m != old);
+    return t.awaitNewMaster(old, Duration.ofSeconds(20));
   }
 
   /** Remembers a snapshot's verification time, to wait for the next ROLE check. */

@@ -290,6 +290,28 @@ public final class RedisHaTopology implements AutoCloseable {
     throw new IllegalStateException("Sentinels did not agree on a master within " + timeout + ": " + opinions + "\n" + logs());
   }
 
+  /**
+   * After a fault of {@code old} (a {@link RedisProcess#kill()}, {@link #failover()}), waits until the
+   * Sentinels agree on another master that answers {@code ROLE} master, and returns it. (Right after
+   * the fault {@link #awaitAgreedMaster} still returns {@code old}: a planned failover leaves it
+   * answering as master for a moment, and Sentinels name a killed master until down-after passes.)
+   *
+   * @throws IllegalStateException at the deadline, with what each Sentinel said and the logs
+   */
+  public RedisProcess awaitNewMaster(RedisProcess old, Duration timeout) {
+    Objects.requireNonNull(old, "old");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    RedisProcess agreed;
+    do {
+      agreed = awaitAgreedMaster(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+      if (agreed != old) {
+        return agreed;
+      }
+      sleepQuietly(10);
+    } while (System.nanoTime() < deadline);
+    throw new IllegalStateException("the Sentinels still name " + old + " after " + timeout + "\n" + logs());
+  }
+
   /** The master as the Sentinels agree on it now (waits up to 10 s). */
   public RedisProcess master() {
     return awaitAgreedMaster(Duration.ofSeconds(10));

@@ -84,7 +84,7 @@ class ContainerTopologyIT {
   }
 
   private static RedisProcess awaitNewMaster(RedisHaTopology topology, RedisProcess old) {
-    return await().atMost(Duration.ofSeconds(15)).until(() -> topology.awaitAgreedMaster(Duration.ofSeconds(15)), m -> m != old);
+    return topology.awaitNewMaster(old, Duration.ofSeconds(15));
   }
 
   private static List<String> labeledMasters(KubernetesClient client) {
