@@ -123,10 +123,18 @@ final class DiscoveryProperties {
     try {
       return b.build();
     } catch (IllegalArgumentException e) {
-      throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery", e.getMessage(),
-          "Set at least one source: redis-master-discovery.kubernetes.preset (with .selector), redis-master-discovery.sentinel.nodes "
-              + "with .master-name (or spring.data.redis.sentinel.*), redis-master-discovery.dns.host, or redis-master-discovery.nodes; "
-              + "see the reason above for which setting to change");
+      String reason = e.getMessage();
+      if (reason.startsWith("no Kubernetes namespace")) { // outside a pod: the builder's advice, in property terms
+        throw new RedisMasterDiscoveryConfigurationException(P + "kubernetes.namespace",
+            reason.replace("set namespace(\"<ns>\")", "set " + P + "kubernetes.namespace"),
+            "Set " + P + "kubernetes.namespace to the namespace of the Redis pods");
+      }
+      throw new RedisMasterDiscoveryConfigurationException("redis-master-discovery", reason, reason.startsWith("no source configured")
+          ? "Set at least one source: redis-master-discovery.kubernetes.preset (with .selector), redis-master-discovery.sentinel.nodes "
+              + "with .master-name (or spring.data.redis.sentinel.*), redis-master-discovery.dns.host, or redis-master-discovery.nodes"
+          : "Change the settings the reason above names: a builder method there is the property of the same name under "
+              + "redis-master-discovery. (probeTimeout is redis-master-discovery.probe-timeout, kubernetesSelector is "
+              + "redis-master-discovery.kubernetes.selector; docs/configuration.md lists them all)");
     }
   }
 
