@@ -62,10 +62,11 @@ interface AddressTranslator {
   }
 
   /**
-   * The application's function. One that throws gives no address (the announced one is then never
-   * contacted, as when it returns null), says so in a WARN with the exception (once a minute per
-   * address) and in {@link #whyNot}, so health names the mapper rather than the server that
-   * announced the address, and the rounds that translate go on.
+   * The application's function. When it throws, the address it last gave for the same announced one
+   * stands (a transient failure during a failover must not cost the write fence its signal), or, if
+   * it never gave one, there is none (never contacted, as when it returns null, and {@link #whyNot}
+   * names the mapper rather than the server that announced the address). Either way a WARN with the
+   * exception, once a minute per address; the rounds that translate go on.
    */
   final class Mapped implements AddressTranslator {
     private static final Logger log = LoggerFactory.getLogger(ExternalAccess.class);
@@ -73,6 +74,7 @@ interface AddressTranslator {
 
     private final Function<HostAndPort, HostAndPort> mapper;
     private final Map<HostAndPort, String> failures = new ConcurrentHashMap<>();
+    private final Map<HostAndPort, HostAndPort> lastGiven = new ConcurrentHashMap<>();
     private final Warnings warnings = new Warnings(Duration.ofMinutes(1));
 
     Mapped(Function<HostAndPort, HostAndPort> mapper) {
@@ -84,15 +86,22 @@ interface AddressTranslator {
       try {
         HostAndPort external = mapper.apply(announced);
         failures.remove(announced);
+        if (external == null) {
+          lastGiven.remove(announced);
+        } else if (lastGiven.size() < MAX_REMEMBERED || lastGiven.containsKey(announced)) {
+          lastGiven.put(announced, external);
+        }
         return external;
       } catch (RuntimeException e) {
+        HostAndPort last = lastGiven.get(announced);
         String why = "the application's ExternalAccess.mapper threw " + e + " for " + announced
-            + ": fix the mapper (it returns the address to connect to, or null when there is none); " + announced + " is not contacted meanwhile";
+            + ": fix the mapper (it returns the address to connect to, or null when there is none); "
+            + (last == null ? announced + " is not contacted meanwhile" : "meanwhile its last answer, " + last + ", stands");
         if (failures.size() < MAX_REMEMBERED || failures.containsKey(announced)) {
           failures.put(announced, why);
         }
         warnings.warn(log, announced + " " + e.getClass().getName(), "{}", why, e);
-        return null;
+        return last;
       }
     }
 

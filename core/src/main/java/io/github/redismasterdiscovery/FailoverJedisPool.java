@@ -162,7 +162,7 @@ public class FailoverJedisPool extends JedisPool {
         // and commands queued in a MULTI whose EXEC never went out did not run and do not count.
         long earlier = connection.sentThatMayHaveRun() - sentBefore - (e instanceof MasterChangedException || connection.inMulti() ? 0 : 1);
         RuntimeException classified = Retrier.inFlight(e);
-        throw idempotent ? Retrier.asNotExecuted(classified) : Retrier.afterEarlierCommands(classified, earlier);
+        throw idempotent ? Retrier.asNotExecuted(classified) : Retrier.afterEarlierCommands(classified, earlier, policy);
       }
     });
   }

@@ -188,6 +188,9 @@ final class FollowingConnection extends Connection {
       return;
     }
     setBroken();
+    if (sending) {
+      sent--; // counted after its gate, but refused here: it never left
+    }
     String why = cutReason;
     int earlier = sending ? pending - 1 : pending; // unanswered commands sent before this one, on the closed socket
     throw new MasterChangedException((why != null ? why : "connection to " + node + " is closed")

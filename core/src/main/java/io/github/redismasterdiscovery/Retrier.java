@@ -102,9 +102,11 @@ final class Retrier {
    * earlier ones ran (or may have), so not even a failure of the last one "before execution" makes
    * the whole safe to run again.
    */
-  static RuntimeException afterEarlierCommands(RuntimeException classified, long commandsThatMayHaveRun) {
+  static RuntimeException afterEarlierCommands(RuntimeException classified, long commandsThatMayHaveRun, RetryPolicy policy) {
     if (commandsThatMayHaveRun > 0 && classified instanceof AttemptFailed && ((AttemptFailed) classified).failure == Failure.NOT_EXECUTED) {
-      return new AttemptFailed(Failure.AMBIGUOUS, sayEarlierCommandsRan(((AttemptFailed) classified).original(), commandsThatMayHaveRun));
+      RuntimeException original = ((AttemptFailed) classified).original();
+      // With retryAmbiguous the work is retried, and if the deadline passes RetriesExhausted says so: nothing to restate.
+      return new AttemptFailed(Failure.AMBIGUOUS, policy.retryAmbiguous() ? original : sayEarlierCommandsRan(original, commandsThatMayHaveRun));
     }
     return classified;
   }

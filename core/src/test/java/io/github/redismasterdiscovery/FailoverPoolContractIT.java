@@ -117,6 +117,7 @@ class FailoverPoolContractIT {
       assertThatThrownBy(() -> pool.execute(j -> {
         runs.incrementAndGet();
         j.incr("a");
+        awaitOnNode1("a"); // replication is asynchronous: the promoted node must have it before the demotion
         demoteNode0(); // between the two commands, and the discovery announces node 1 before the second
         d.checkNow();
         await().atMost(Duration.ofSeconds(10)).until(() -> d.snapshot().master().filter(t.node(1).address()::equals).isPresent());
@@ -129,6 +130,12 @@ class FailoverPoolContractIT {
         assertThat(j.get("a")).isEqualTo("1");
         assertThat(j.exists("b")).isFalse();
       }
+    }
+  }
+
+  private void awaitOnNode1(String key) {
+    try (Jedis node1 = t.connect(t.node(1))) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> node1.exists(key));
     }
   }
 

@@ -14,7 +14,7 @@ public class TryItJedisPool {
   public static void main(String[] args) throws InterruptedException {
     String[] sentinels = args.length > 0 ? args : new String[] {"127.0.0.1:26379", "127.0.0.1:26380", "127.0.0.1:26381"};
     GenericObjectPoolConfig<Jedis> poolConfig = new GenericObjectPoolConfig<>();
-    poolConfig.setMaxWait(Duration.ofSeconds(5)); // longer than a kill -9 takes here (down-after 2 s, then the election)
+    poolConfig.setMaxWait(Duration.ofSeconds(10)); // longer than a kill -9 takes (down-after 2 s here, then the election)
     try (MasterDiscovery discovery = MasterDiscovery.builder().sentinels(sentinels).masterName("mymaster").build();
         JedisPool pool = new FailoverJedisPool(discovery, poolConfig)) { // was: new JedisPool(poolConfig, "127.0.0.1", 6379)
       for (int i = 1; i <= 600; i++) {

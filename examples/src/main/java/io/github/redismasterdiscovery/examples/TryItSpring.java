@@ -29,7 +29,7 @@ public class TryItSpring {
         "redis-master-discovery.sentinel.nodes=127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381",
         "redis-master-discovery.sentinel.master-name=mymaster",
         "redis-master-discovery.startup-timeout=10s",
-        "redis-master-discovery.max-wait=5s", // longer than a kill -9 takes here (down-after 2 s, then the election)
+        "redis-master-discovery.max-wait=10s", // longer than a kill -9 takes (down-after 2 s here, then the election)
         "management.endpoints.web.exposure.include=health",
         "management.endpoint.health.show-components=always",
         "management.endpoint.health.show-details=always").run(args);

@@ -123,7 +123,7 @@ final class DiscoveryProperties {
     try {
       return b.build();
     } catch (IllegalArgumentException e) {
-      String reason = e.getMessage();
+      String reason = String.valueOf(e.getMessage());
       if (reason.startsWith("no Kubernetes namespace")) { // outside a pod: the builder's advice, in property terms
         throw new RedisMasterDiscoveryConfigurationException(P + "kubernetes.namespace",
             reason.replace("set namespace(\"<ns>\")", "set " + P + "kubernetes.namespace"),

@@ -141,9 +141,9 @@ class RedisMasterDiscoveryAutoConfigurationTest {
   /** Found from the outside: out of a pod, the reason named the builder method and the action asked for "at least one source". */
   @Test
   void aMissingNamespaceOutsideAPodNamesThePropertyToSet() {
-    io.fabric8.kubernetes.client.KubernetesClient noNamespace = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
-        .withConfig(io.fabric8.kubernetes.client.Config.empty()).build(); // no kubeconfig, no service account
-    new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(RedisMasterDiscoveryAutoConfiguration.class, DataRedisAutoConfiguration.class))
+    try (io.fabric8.kubernetes.client.KubernetesClient noNamespace = new io.fabric8.kubernetes.client.KubernetesClientBuilder()
+        .withConfig(io.fabric8.kubernetes.client.Config.empty()).build()) { // no kubeconfig; this machine is not a pod
+      new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(RedisMasterDiscoveryAutoConfiguration.class, DataRedisAutoConfiguration.class))
         .withBean(io.fabric8.kubernetes.client.KubernetesClient.class, () -> noNamespace)
         .withPropertyValues("redis-master-discovery.kubernetes.preset=bitnami")
         .run(context -> {
@@ -153,7 +153,7 @@ class RedisMasterDiscoveryAutoConfigurationTest {
               .doesNotContain("namespace(\"");
           assertThat(analysis.getAction()).contains("redis-master-discovery.kubernetes.namespace").doesNotContain("at least one source");
         });
-    noNamespace.close();
+    }
   }
 
   @Test
