@@ -3,10 +3,12 @@ package io.github.redismasterdiscovery.lettuce;
 import io.github.redismasterdiscovery.MasterDiscovery;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.event.DefaultEventPublisherOptions;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.NettyCustomizer;
+import io.lettuce.core.sentinel.api.StatefulRedisSentinelConnection;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import java.net.SocketAddress;
@@ -202,6 +204,43 @@ public final class FailoverRedisClient extends RedisClient {
       });
       return done;
     }).thenCompose(java.util.function.Function.identity()).whenComplete((v, t) -> timer.stop());
+  }
+
+  /** Not supported: this client connects to the master only. Use a plain {@link RedisClient} on a Sentinel's {@link RedisURI}. */
+  @Override
+  public StatefulRedisSentinelConnection<String, String> connectSentinel() {
+    throw sentinelNotSupported();
+  }
+
+  /** Not supported: see {@link #connectSentinel()}. */
+  @Override
+  public <K, V> StatefulRedisSentinelConnection<K, V> connectSentinel(RedisCodec<K, V> codec) {
+    throw sentinelNotSupported();
+  }
+
+  /** Not supported: see {@link #connectSentinel()}. */
+  @Override
+  public StatefulRedisSentinelConnection<String, String> connectSentinel(RedisURI redisURI) {
+    throw sentinelNotSupported();
+  }
+
+  /** Not supported: see {@link #connectSentinel()}. */
+  @Override
+  public <K, V> StatefulRedisSentinelConnection<K, V> connectSentinel(RedisCodec<K, V> codec, RedisURI redisURI) {
+    throw sentinelNotSupported();
+  }
+
+  /** Not supported: see {@link #connectSentinel()}. */
+  @Override
+  public <K, V> CompletableFuture<StatefulRedisSentinelConnection<K, V>> connectSentinelAsync(RedisCodec<K, V> codec, RedisURI redisURI) {
+    throw sentinelNotSupported();
+  }
+
+  // Lettuce would connect it to the master (this client resolves every address to the master), where every
+  // Sentinel command then fails with "unknown command": refuse at once, saying what to use instead.
+  private static UnsupportedOperationException sentinelNotSupported() {
+    return new UnsupportedOperationException("FailoverRedisClient connects to the Redis master only: for Sentinel commands, "
+        + "use a plain RedisClient.create(RedisURI.create(\"redis://<sentinel-host>:26379\")).connectSentinel()");
   }
 
   @Override

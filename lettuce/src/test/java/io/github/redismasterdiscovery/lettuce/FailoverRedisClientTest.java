@@ -42,6 +42,26 @@ class FailoverRedisClientTest {
     }
   }
 
+  /** Found from the outside: connectSentinel() connected to the Redis master, where every Sentinel command then failed. */
+  @Test
+  void sentinelConnectionsAreRefusedSayingWhatToUseInstead() {
+    try (MasterDiscovery d = MasterDiscovery.builder().nodes("127.0.0.1:" + closedPort()).build()) {
+      FailoverRedisClient client = FailoverRedisClient.create(d);
+      try {
+        RedisURI sentinel = RedisURI.create("redis://127.0.0.1:26379");
+        for (org.assertj.core.api.ThrowableAssert.ThrowingCallable call : java.util.List.<org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
+            client::connectSentinel, () -> client.connectSentinel(sentinel), () -> client.connectSentinel(io.lettuce.core.codec.StringCodec.UTF8),
+            () -> client.connectSentinel(io.lettuce.core.codec.StringCodec.UTF8, sentinel),
+            () -> client.connectSentinelAsync(io.lettuce.core.codec.StringCodec.UTF8, sentinel))) {
+          assertThatThrownBy(call).isInstanceOf(UnsupportedOperationException.class)
+              .hasMessageContaining("connects to the Redis master only").hasMessageContaining("plain RedisClient");
+        }
+      } finally {
+        client.shutdown();
+      }
+    }
+  }
+
   @Test
   void shutdownEndsItsTimerThreadAndLeavesTheApplicationsResourcesRunning() {
     ClientResources shared = ClientResources.create();
