@@ -19,6 +19,7 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -182,6 +183,8 @@ class DiscoveryLoopTest {
   final DiscoveryLoop.Timing timing = new DiscoveryLoop.Timing(Duration.ofSeconds(5), Duration.ofMillis(100), Duration.ofSeconds(5),
       Duration.ofSeconds(10), true, Duration.ofSeconds(5), Duration.ofSeconds(30));
   DiscoveryLoop loop;
+  /** What the loop logged after the set-up (logger of MasterDiscovery). */
+  final ListAppender<ILoggingEvent> logs = new ListAppender<>();
 
   @BeforeEach
   void aVerifiedMasterA() {
@@ -196,6 +199,17 @@ class DiscoveryLoopTest {
     assertThat(loop.snapshot().master()).contains(A);
     assertThat(loop.snapshot().generation()).isEqualTo(1);
     changes.clear();
+    logs.start();
+    discoveryLogger().addAppender(logs);
+  }
+
+  @AfterEach
+  void releaseLogs() {
+    discoveryLogger().detachAppender(logs);
+  }
+
+  private static Logger discoveryLogger() {
+    return (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
   }
 
   @Test
@@ -283,31 +297,23 @@ class DiscoveryLoopTest {
 
   @Test
   void anOldMasterAnsweringMasterAfterItsSuccessorIsAnInfoAndAWarningOnlyWhenItLasts() {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
-    logs.start();
-    logger.addAppender(logs);
-    try {
-      probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
-      probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A, which still answers master
-      loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
-      env.advance(Duration.ofMillis(2));
-      assertThat(loop.snapshot().master()).contains(B);
-      assertThat(loop.snapshot().conflict()).hasValueSatisfying(c -> assertThat(c).contains(A.toString()));
-      env.advance(DiscoveryLoop.SPLIT_BRAIN_WARNING.minusSeconds(2));
-      assertThat(levels(logs, "conflict")).as("a planned failover's old master, until Sentinel demotes it").containsExactly(Level.INFO);
-      assertThat(levels(logs, "split brain")).isEmpty();
-      env.advance(Duration.ofSeconds(3));
-      assertThat(levels(logs, "split brain")).as("lasting: warned once").containsExactly(Level.WARN);
-      env.advance(Duration.ofSeconds(30));
-      assertThat(levels(logs, "split brain")).containsExactly(Level.WARN);
-      probe.roles.put(A, NodeRole.replicaOf(B).withRunId("run-a"));
-      env.advance(Duration.ofSeconds(5));
-      assertThat(loop.snapshot().conflict()).isEmpty();
-      assertThat(levels(logs, "split brain")).containsExactly(Level.WARN, Level.INFO);
-    } finally {
-      logger.detachAppender(logs);
-    }
+    probe.roles.put(B, NodeRole.master(List.of()).withRunId("run-b"));
+    probe.ids.put(B, new RoleProbe.ReplicationIds("bbbb", "aaaa")); // promoted from A, which still answers master
+    loop.proposed(B, SourceKind.SENTINEL, "+selected-slave");
+    env.advance(Duration.ofMillis(2));
+    assertThat(loop.snapshot().master()).contains(B);
+    assertThat(loop.snapshot().conflict()).hasValueSatisfying(c -> assertThat(c).contains(A.toString()));
+    env.advance(DiscoveryLoop.SPLIT_BRAIN_WARNING.minusSeconds(2));
+    assertThat(levels(logs, "conflict")).as("a planned failover's old master, until Sentinel demotes it").containsExactly(Level.INFO);
+    assertThat(levels(logs, "split brain")).isEmpty();
+    env.advance(Duration.ofSeconds(3));
+    assertThat(levels(logs, "split brain")).as("lasting: warned once").containsExactly(Level.WARN);
+    env.advance(Duration.ofSeconds(30));
+    assertThat(levels(logs, "split brain")).containsExactly(Level.WARN);
+    probe.roles.put(A, NodeRole.replicaOf(B).withRunId("run-a"));
+    env.advance(Duration.ofSeconds(5));
+    assertThat(loop.snapshot().conflict()).isEmpty();
+    assertThat(levels(logs, "split brain")).containsExactly(Level.WARN, Level.INFO);
   }
 
   private static List<Level> levels(ListAppender<ILoggingEvent> logs, String text) {
@@ -506,42 +512,26 @@ class DiscoveryLoopTest {
 
   @Test
   void aFailedRoundIsLoggedOnceWithItsStackTraceWhileItRepeats() {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
-    logs.start();
-    logger.addAppender(logs);
-    try {
-      labels.throwCandidates = 5;
-      for (int i = 0; i < 5; i++) {
-        loop.checkNow();
-      }
-      assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList()).hasSize(1)
-          .allSatisfy(e -> assertThat(e.getThrowableProxy()).isNotNull());
-    } finally {
-      logger.detachAppender(logs);
+    labels.throwCandidates = 5;
+    for (int i = 0; i < 5; i++) {
+      loop.checkNow();
     }
+    assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList()).hasSize(1)
+        .allSatisfy(e -> assertThat(e.getThrowableProxy()).isNotNull());
     theLoopStillFollowsTheMaster();
   }
 
   /** Two failures in turn (a source's candidates, its health) were each logged as new every time: an ERROR with a stack trace per round. */
   @Test
   void failuresOfTwoPathsInTurnAreEachLoggedOnceWhileTheyRepeat() {
-    ListAppender<ILoggingEvent> logs = new ListAppender<>();
-    Logger logger = (Logger) LoggerFactory.getLogger(MasterDiscovery.class);
-    logs.start();
-    logger.addAppender(logs);
-    try {
-      for (int i = 0; i < 5; i++) {
-        labels.throwCandidates = 1;
-        loop.checkNow();
-        labels.throwHealth = 1;
-        env.advance(DiscoveryLoop.HEALTH_INTERVAL);
-      }
-      assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(e -> e.getThrowableProxy().getMessage()).toList())
-          .containsExactlyInAnyOrder("candidates() failed once", "health() failed once");
-    } finally {
-      logger.detachAppender(logs);
+    for (int i = 0; i < 5; i++) {
+      labels.throwCandidates = 1;
+      loop.checkNow();
+      labels.throwHealth = 1;
+      env.advance(DiscoveryLoop.HEALTH_INTERVAL);
     }
+    assertThat(logs.list.stream().filter(e -> e.getLevel() == Level.ERROR).map(e -> e.getThrowableProxy().getMessage()).toList())
+        .containsExactlyInAnyOrder("candidates() failed once", "health() failed once");
     theLoopStillFollowsTheMaster();
   }
 
